@@ -1,0 +1,71 @@
+//! Settings (GUCs). Everything a DBA may tune per session, role or database.
+
+use pgrx::prelude::*;
+use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
+use std::ffi::CString;
+
+/// What the DDL guard does with its findings.
+#[derive(PostgresGucEnum, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum LintMode {
+    Off,
+    Warn,
+    Enforce,
+}
+
+/// What `migrate` does when the live schema drifted from the last snapshot.
+#[derive(PostgresGucEnum, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum DriftMode {
+    Off,
+    Warn,
+    Enforce,
+}
+
+pub static LINT_MODE: GucSetting<LintMode> = GucSetting::<LintMode>::new(LintMode::Off);
+pub static DRIFT_MODE: GucSetting<DriftMode> = GucSetting::<DriftMode>::new(DriftMode::Warn);
+pub static ANON_SALT: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+pub static DDL_LOG: GucSetting<bool> = GucSetting::<bool>::new(true);
+pub static SNAPSHOTS: GucSetting<bool> = GucSetting::<bool>::new(true);
+
+pub fn init() {
+    GucRegistry::define_enum_guc(
+        c"confiture.lint_mode",
+        c"What the DDL guard does with lint findings: off, warn or enforce.",
+        c"warn reports findings as WARNINGs; enforce rejects statements with findings of severity error. \
+          Statements run by confiture.migrate follow the same mode.",
+        &LINT_MODE,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_enum_guc(
+        c"confiture.drift_mode",
+        c"What confiture.migrate does when the schema drifted since the last migration: off, warn or enforce.",
+        c"",
+        &DRIFT_MODE,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"confiture.anon_salt",
+        c"Default salt of the masking functions and of profiles without their own.",
+        c"Only superusers can read it.",
+        &ANON_SALT,
+        GucContext::Suset,
+        GucFlags::SUPERUSER_ONLY | GucFlags::NO_SHOW_ALL,
+    );
+    GucRegistry::define_bool_guc(
+        c"confiture.ddl_log",
+        c"Record every DDL statement in confiture.ddl_log.",
+        c"",
+        &DDL_LOG,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_bool_guc(
+        c"confiture.snapshots",
+        c"Take a structural snapshot of the user schemas after each applied migration.",
+        c"",
+        &SNAPSHOTS,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+}
