@@ -6,7 +6,7 @@
 //! SQLSTATE, a one-line message, a DETAIL with the specifics and a HINT with
 //! the fix. Functions return `Result<T, ErrorReport>` and use `?` on it.
 
-use pgrx::pg_sys::panic::ErrorReport;
+pub use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 
 /// What went wrong, which decides the SQLSTATE.
@@ -29,6 +29,8 @@ pub enum Kind {
     LockNotAvailable,
     /// The caller lacks a privilege (42501).
     InsufficientPrivilege,
+    /// Retry the transaction (40001).
+    SerializationFailure,
     /// A check the user asked for found a violation (23514).
     CheckViolation,
     /// SQL text does not parse (42601).
@@ -54,6 +56,7 @@ impl Kind {
             Kind::LockNotAvailable => ERRCODE_LOCK_NOT_AVAILABLE,
             Kind::InsufficientPrivilege => ERRCODE_INSUFFICIENT_PRIVILEGE,
             Kind::CheckViolation => ERRCODE_CHECK_VIOLATION,
+            Kind::SerializationFailure => ERRCODE_T_R_SERIALIZATION_FAILURE,
             Kind::SyntaxError => ERRCODE_SYNTAX_ERROR,
             Kind::Timeout => ERRCODE_QUERY_CANCELED,
             Kind::NotSupported => ERRCODE_FEATURE_NOT_SUPPORTED,
@@ -98,6 +101,19 @@ impl Error {
         unreachable!("ERROR does not return")
     }
 
+    /// Convert with the server's original SQLSTATE instead of the kind's
+    /// (a failed migration keeps the error code its SQL raised).
+    pub fn into_report(self, sqlstate: PgSqlErrorCode) -> ErrorReport {
+        let mut r = ErrorReport::new(sqlstate, self.message, "confiture");
+        if let Some(d) = self.detail {
+            r = r.set_detail(d);
+        }
+        if let Some(h) = self.hint {
+            r = r.set_hint(h);
+        }
+        r
+    }
+
     /// Emit as a WARNING (same fields, no abort).
     pub fn warn(self) {
         ErrorReport::from(self).report(PgLogLevel::WARNING);
@@ -106,14 +122,8 @@ impl Error {
 
 impl From<Error> for ErrorReport {
     fn from(e: Error) -> Self {
-        let mut r = ErrorReport::new(e.kind.sqlstate(), e.message, "confiture");
-        if let Some(d) = e.detail {
-            r = r.set_detail(d);
-        }
-        if let Some(h) = e.hint {
-            r = r.set_hint(h);
-        }
-        r
+        let sqlstate = e.kind.sqlstate();
+        e.into_report(sqlstate)
     }
 }
 

@@ -6,5 +6,6 @@
 
 pub mod checksum;
 pub mod ddl;
+pub mod plan;
 pub mod source;
 pub mod version;

@@ -1,0 +1,65 @@
+-- The migration ledger: one row per registered migration.
+--
+-- Rows are written by confiture.register / migrate / rollback / baseline;
+-- users read them through confiture.status(). Members of confiture_admin
+-- may run migrations, so they get the table privileges those functions use.
+
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'confiture_admin') THEN
+        CREATE ROLE confiture_admin NOLOGIN;
+    END IF;
+END
+$$;
+
+CREATE TABLE confiture.migrations (
+    version         text PRIMARY KEY CHECK (btrim(version) <> ''),
+    -- natural order of version (2 < 10), computed by confiture; byte order
+    sort_key        text COLLATE "C" NOT NULL UNIQUE,
+    name            text NOT NULL,
+    up_sql          text NOT NULL,
+    down_sql        text,
+    -- sha256 (hex) of up_sql as registered; status() compares against it
+    checksum        text NOT NULL CHECK (checksum ~ '^[0-9a-f]{64}$'),
+    state           text NOT NULL DEFAULT 'pending'
+                    CHECK (state IN ('pending', 'applied', 'failed', 'baselined')),
+    -- NULL when the up SQL does not parse on this server
+    statements      integer,
+    registered_at   timestamptz NOT NULL DEFAULT now(),
+    registered_by   name NOT NULL DEFAULT current_user,
+    applied_at      timestamptz,
+    applied_by      name,
+    duration        interval,
+    attempts        integer NOT NULL DEFAULT 0,
+    last_error      text,
+    last_sqlstate   text,
+    -- which statement of up_sql failed last (1-based) and where it starts
+    failed_statement integer,
+    failed_line     integer
+);
+COMMENT ON TABLE confiture.migrations IS
+    'Confiture migration ledger: one row per registered migration (read it with confiture.status()).';
+
+-- Everything that happened to a migration, in order: an audit trail that
+-- survives re-registration and rollback.
+CREATE TABLE confiture.migration_log (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at          timestamptz NOT NULL DEFAULT clock_timestamp(),
+    version     text NOT NULL,
+    action      text NOT NULL
+                CHECK (action IN ('register', 'replace', 'apply', 'fail', 'rollback', 'baseline')),
+    by_role     name NOT NULL DEFAULT current_user,
+    duration    interval,
+    sqlstate    text,
+    message     text
+);
+CREATE INDEX migration_log_version_idx ON confiture.migration_log (version, id);
+COMMENT ON TABLE confiture.migration_log IS
+    'Confiture audit trail: every register, apply, failure, rollback and baseline.';
+
+GRANT USAGE ON SCHEMA confiture TO confiture_admin;
+GRANT SELECT, INSERT, UPDATE, DELETE ON confiture.migrations TO confiture_admin;
+GRANT SELECT, INSERT ON confiture.migration_log TO confiture_admin;
+
+SELECT pg_catalog.pg_extension_config_dump('confiture.migrations', '');
+SELECT pg_catalog.pg_extension_config_dump('confiture.migration_log', '');

@@ -1,0 +1,520 @@
+//! Versioned migrations: `confiture.register`, `migrate`, `rollback`,
+//! `rollback_to` and `baseline`. The ledger's SQL lives in `ledger.rs`,
+//! the decisions (what to apply, what to undo) in `confiture_core::plan`.
+
+pub mod context;
+pub mod ledger;
+pub mod lock;
+pub mod run;
+
+use crate::ddl::parse::{self, SyntaxError};
+use crate::error::{require, Error, Kind, Result};
+use crate::privilege::require_admin;
+use confiture_core::checksum::sha256_hex;
+use confiture_core::ddl::transaction::restriction_of;
+use confiture_core::plan::{self, PlanError, State};
+use confiture_core::source;
+use confiture_core::version;
+use ledger::{FailedAt, Migration};
+use pgrx::datum::Interval;
+use pgrx::prelude::*;
+use run::{Outcome, Script};
+use std::time::Duration;
+
+pgrx::extension_sql_file!("../../sql/00_ledger.sql", name = "ledger", bootstrap);
+pgrx::extension_sql_file!("../../sql/01_status.sql", name = "status", requires = ["ledger"]);
+
+/// One row of a `migrate` / `rollback` report.
+pub struct Report {
+    pub version: String,
+    pub name: String,
+    pub state: State,
+    pub duration: Duration,
+    pub statements: Option<i32>,
+    pub hooks_duration: Duration,
+    pub message: Option<String>,
+}
+
+type ReportRow = (
+    name!(version, String),
+    name!(name, String),
+    name!(state, String),
+    name!(duration, Interval),
+    name!(statements, Option<i32>),
+    name!(hooks_duration, Interval),
+    name!(message, Option<String>),
+);
+
+fn interval(d: Duration) -> Interval {
+    Interval::from_micros(d.as_micros().min(i64::MAX as u128) as i64)
+}
+
+fn rows(reports: Vec<Report>) -> TableIterator<'static, ReportRow> {
+    TableIterator::new(reports.into_iter().map(|r| {
+        (
+            r.version,
+            r.name,
+            r.state.as_str().to_owned(),
+            interval(r.duration),
+            r.statements,
+            interval(r.hooks_duration),
+            r.message,
+        )
+    }))
+}
+
+/// Which half of a migration a script is.
+#[derive(Clone, Copy)]
+enum Direction {
+    Up,
+    Down,
+}
+
+impl Direction {
+    fn label(self) -> &'static str {
+        match self {
+            Direction::Up => "up SQL",
+            Direction::Down => "down SQL",
+        }
+    }
+}
+
+/// Parse a migration script and refuse statements that cannot run inside
+/// a transaction block. A syntax error is returned, not raised: the caller
+/// decides whether it is fatal.
+fn prepare<'a>(
+    version: &'a str,
+    sql: &'a str,
+    direction: Direction,
+) -> Result<std::result::Result<Script<'a>, SyntaxError>> {
+    let statements = match parse::parse(sql) {
+        Ok(s) => s,
+        Err(e) => return Ok(Err(e)),
+    };
+    for (i, stmt) in statements.iter().enumerate() {
+        if let Some(r) = restriction_of(stmt) {
+            let (line, _) = source::line_col(sql, stmt.span.start);
+            return Err(Error::new(
+                Kind::NotInTransactionBlock,
+                format!("migration {version} cannot run inside a transaction: {}", r.reason),
+            )
+            .detail(format!(
+                "Statement {} of its {} (line {line}): {}",
+                i + 1,
+                direction.label(),
+                excerpt(stmt.span.text(sql))
+            ))
+            .hint(r.hint)
+            .into());
+        }
+    }
+    Ok(Ok(Script { version, sql, statements }))
+}
+
+/// The first line of a statement, shortened for messages.
+fn excerpt(text: &str) -> String {
+    let first = text.lines().next().unwrap_or("").trim();
+    if first.chars().count() > 80 || text.lines().count() > 1 {
+        let short: String = first.chars().take(77).collect();
+        format!("{short}...")
+    } else {
+        first.to_owned()
+    }
+}
+
+fn syntax_message(e: &SyntaxError) -> String {
+    match e.location().as_str() {
+        "" => e.message.clone(),
+        loc => format!("{} at {loc}", e.message),
+    }
+}
+
+fn plan_error(e: PlanError, function: &str) -> Error {
+    match e {
+        PlanError::UnknownVersion(v) => {
+            Error::new(Kind::UndefinedObject, format!("migration {v} is not registered"))
+                .detail(format!("{function} was given version {v:?}, which is not in confiture.migrations."))
+                .hint("SELECT version FROM confiture.status() lists the registered versions.")
+        }
+        PlanError::BadSteps(n) => Error::new(Kind::InvalidArgument, format!("steps must be at least 1, not {n}"))
+            .detail(format!("{function} was called with steps => {n}."))
+            .hint("Pass the number of migrations to undo, e.g. 1."),
+        PlanError::TooManySteps { steps, in_effect } => Error::new(
+            Kind::InvalidArgument,
+            format!("cannot roll back {steps} migrations: only {in_effect} are applied"),
+        )
+        .detail("Rolling back past the first migration is not possible; nothing was changed.")
+        .hint(format!("Pass steps => {in_effect} or fewer.")),
+        PlanError::NotInEffect { version, state } => Error::new(
+            Kind::WrongState,
+            format!("migration {version} is {state}, not applied"),
+        )
+        .detail(format!("{function} can only roll back to a migration that is applied or baselined."))
+        .hint("Pick an applied version from confiture.status()."),
+        PlanError::MissingDown(versions) => Error::new(
+            Kind::WrongState,
+            format!(
+                "cannot roll back: {} {} no down SQL",
+                versions.join(", "),
+                if versions.len() == 1 { "has" } else { "have" }
+            ),
+        )
+        .detail("Nothing was changed: a rollback runs only when every migration it must undo has down SQL.")
+        .hint("Register the missing down SQL with confiture.register(version, name, up_sql, down_sql)."),
+    }
+}
+
+fn refuse_nested(function: &str) -> Result<()> {
+    if let Some(current) = context::current() {
+        return Err(Error::new(Kind::WrongState, format!("{function} cannot run inside a migration"))
+            .detail(format!("It was called while migration {} was running.", current.version))
+            .hint("Call it at top level, not from a migration or a hook.")
+            .into());
+    }
+    Ok(())
+}
+
+/// Register a migration (pending until `migrate` applies it).
+///
+/// Registering the same version again with the same SQL does nothing, so a
+/// deploy can register every file every time. New up SQL is accepted only
+/// while the migration is pending or failed; name and down SQL may change.
+#[pg_extern]
+fn register(
+    version: Option<String>,
+    name: Option<String>,
+    up_sql: Option<String>,
+    down_sql: default!(Option<String>, "NULL"),
+) -> Result<()> {
+    const F: &str = "confiture.register";
+    let version = require(version, F, "version")?;
+    let name = require(name, F, "name")?;
+    let up_sql = require(up_sql, F, "up_sql")?;
+    require_admin(F)?;
+    refuse_nested(F)?;
+    if let Err(why) = version::validate(&version) {
+        return Err(Error::new(Kind::InvalidArgument, format!("invalid migration version {version:?}"))
+            .detail(format!("{why}."))
+            .hint("Use a version such as 42, 0042 or 2024-05-01-120000_add_orders.")
+            .into());
+    }
+    if name.trim().is_empty() {
+        return Err(Error::new(Kind::InvalidArgument, format!("migration {version} has an empty name"))
+            .detail("The name is shown by confiture.status() and in the DDL history.")
+            .hint("Pass a short description such as 'add orders table'.")
+            .into());
+    }
+    let statements = check_script(&version, &up_sql, Direction::Up)?;
+    if let Some(down) = &down_sql {
+        check_script(&version, down, Direction::Down)?;
+    }
+    lock::acquire(F)?;
+
+    let sort_key = version::sort_key(&version);
+    if let Some(other) = ledger::version_with_sort_key(&sort_key, &version)? {
+        return Err(Error::new(
+            Kind::DuplicateObject,
+            format!("migration version {version} collides with registered version {other}"),
+        )
+        .detail("Versions are ordered by their numbers; these two have the same position.")
+        .hint("Choose a version that sorts before or after the existing one.")
+        .into());
+    }
+    let checksum = sha256_hex(&up_sql);
+    let Some(existing) = ledger::find(&version)? else {
+        return ledger::insert(&version, &sort_key, &name, &up_sql, down_sql.as_deref(), &checksum, statements);
+    };
+    if existing.checksum != checksum {
+        if existing.state.is_in_effect() {
+            return Err(Error::new(
+                Kind::WrongState,
+                format!("migration {version} is {} and its up SQL cannot change", existing.state),
+            )
+            .detail(format!(
+                "Registered checksum {}, new checksum {}.",
+                &existing.checksum[..12],
+                &checksum[..12]
+            ))
+            .hint("Add a new migration for the change, or roll this one back first with confiture.rollback_to.")
+            .into());
+        }
+        return ledger::replace(&version, &name, &up_sql, down_sql.as_deref(), &checksum, statements);
+    }
+    if existing.name != name || existing.down_sql != down_sql {
+        ledger::update_metadata(&version, &name, down_sql.as_deref())?;
+    }
+    Ok(())
+}
+
+/// Validate one script at registration: refuse empty SQL and statements
+/// that cannot run in a transaction; accept, with a WARNING, SQL this
+/// server cannot parse (it fails when applied, and can be replaced).
+/// Returns the number of statements when it parses.
+fn check_script(version: &str, sql: &str, direction: Direction) -> Result<Option<i32>> {
+    if sql.trim().is_empty() {
+        return Err(empty_script(version, direction));
+    }
+    match prepare(version, sql, direction)? {
+        Ok(script) if script.statements.is_empty() => Err(empty_script(version, direction)),
+        Ok(script) => Ok(Some(script.statements.len() as i32)),
+        Err(e) => {
+            Error::new(Kind::SyntaxError, format!("{} of migration {version} does not parse", direction.label()))
+                .detail(syntax_message(&e))
+                .hint("It is registered, but applying it will fail until it is registered again with SQL that parses.")
+                .warn();
+            Ok(None)
+        }
+    }
+}
+
+fn empty_script(version: &str, direction: Direction) -> crate::error::ErrorReport {
+    let hint = match direction {
+        Direction::Up => "Pass the SQL the migration runs.",
+        Direction::Down => "Pass NULL when the migration cannot be rolled back.",
+    };
+    Error::new(Kind::InvalidArgument, format!("{} of migration {version} has no statements", direction.label()))
+        .detail("It is empty or only comments.")
+        .hint(hint)
+        .into()
+}
+
+/// Apply pending (and previously failed) migrations in version order, up to
+/// and including `target`. Each migration runs in its own subtransaction:
+/// a failure undoes that migration only, records it as failed, and stops
+/// the run. With `atomic => true` a failure raises the error instead, so
+/// the whole run is undone.
+#[pg_extern]
+fn migrate(
+    target: default!(Option<String>, "NULL"),
+    atomic: default!(Option<bool>, "false"),
+) -> Result<TableIterator<
+        'static,
+        (
+            name!(version, String),
+            name!(name, String),
+            name!(state, String),
+            name!(duration, Interval),
+            name!(statements, Option<i32>),
+            name!(hooks_duration, Interval),
+            name!(message, Option<String>),
+        ),
+    >> {
+    const F: &str = "confiture.migrate";
+    let atomic = require(atomic, F, "atomic")?;
+    require_admin(F)?;
+    refuse_nested(F)?;
+    lock::acquire(F)?;
+    let ledger = ledger::load()?;
+    let entries: Vec<_> = ledger.iter().map(Migration::entry).collect();
+    let planned = plan::to_apply(&entries, target.as_deref()).map_err(|e| plan_error(e, F))?;
+    let late = plan::out_of_order(&entries, &planned);
+    if !late.is_empty() {
+        pgrx::notice!(
+            "applying {} migration(s) registered out of order (older than an applied one): {}",
+            late.len(),
+            late.join(", ")
+        );
+    }
+
+    // Parse everything first: a statement that cannot run in a transaction
+    // refuses the whole run before anything changes. A script that does not
+    // parse ends the run where it stands.
+    let mut scripts = Vec::with_capacity(planned.len());
+    let mut unparsable = None;
+    for &i in &planned {
+        let m = &ledger[i];
+        match prepare(&m.version, &m.up_sql, Direction::Up)? {
+            Ok(script) => scripts.push((m, script)),
+            Err(e) => {
+                unparsable = Some((m, e));
+                break;
+            }
+        }
+    }
+
+    let mut reports = Vec::with_capacity(planned.len());
+    for (m, script) in &scripts {
+        match script.run_atomically() {
+            Outcome::Done { duration } => {
+                let n = script.statements.len() as i32;
+                ledger::record_applied(&m.version, duration, n)?;
+                reports.push(report(m, State::Applied, duration, Some(n), None));
+            }
+            Outcome::Failed { duration, failure, at } => {
+                let text = script.texts().nth(at.statement.unwrap_or(1) as usize - 1).unwrap_or("");
+                let where_ = format!(
+                    "statement {} (line {}): {}",
+                    at.statement.unwrap_or(0),
+                    at.line.unwrap_or(0),
+                    excerpt(text)
+                );
+                if atomic {
+                    return Err(migration_failed(m, &failure.code(), &failure.message, &where_, &reports, true)
+                        .into_report(failure.sqlstate));
+                }
+                ledger::record_failure(&m.version, duration, &failure, at)?;
+                migration_failed(m, &failure.code(), &failure.message, &where_, &reports, false).warn();
+                reports.push(report(m, State::Failed, duration, Some(script.statements.len() as i32), Some(failure.message)));
+                return Ok(rows(reports));
+            }
+        }
+    }
+    if let Some((m, e)) = unparsable {
+        let message = syntax_message(&e);
+        if atomic {
+            return Err(migration_failed(m, &e.sqlstate, &message, "its up SQL does not parse", &reports, true)
+                .into_report(PgSqlErrorCode::ERRCODE_SYNTAX_ERROR));
+        }
+        let at = FailedAt { statement: None, line: e.line.map(|l| l as i32) };
+        ledger::record_failed(&m.version, Duration::ZERO, &e.sqlstate, &message, at)?;
+        migration_failed(m, &e.sqlstate, &message, "its up SQL does not parse", &reports, false).warn();
+        reports.push(report(m, State::Failed, Duration::ZERO, None, Some(message)));
+    }
+    Ok(rows(reports))
+}
+
+fn report(m: &Migration, state: State, duration: Duration, statements: Option<i32>, message: Option<String>) -> Report {
+    Report {
+        version: m.version.clone(),
+        name: m.name.clone(),
+        state,
+        duration,
+        statements,
+        hooks_duration: Duration::ZERO,
+        message,
+    }
+}
+
+fn migration_failed(m: &Migration, sqlstate: &str, message: &str, where_: &str, done: &[Report], atomic: bool) -> Error {
+    let kept = if atomic {
+        "The whole run was rolled back (atomic => true).".to_owned()
+    } else {
+        format!("Its changes were rolled back; the {} migration(s) before it in this run stay applied.", done.len())
+    };
+    Error::new(Kind::Internal, format!("migration {} failed: {message}", m.version))
+        .detail(format!("SQLSTATE {sqlstate} in {where_}. {kept}"))
+        .hint("Fix it and register it again (a failed migration can be replaced), then run confiture.migrate() again.")
+}
+
+/// Undo the last `steps` applied migrations by running their down SQL,
+/// newest first. All or nothing: any failure raises and undoes the call.
+#[pg_extern]
+fn rollback(steps: default!(Option<i32>, "1")) -> Result<TableIterator<
+        'static,
+        (
+            name!(version, String),
+            name!(name, String),
+            name!(state, String),
+            name!(duration, Interval),
+            name!(statements, Option<i32>),
+            name!(hooks_duration, Interval),
+            name!(message, Option<String>),
+        ),
+    >> {
+    const F: &str = "confiture.rollback";
+    let steps = require(steps, F, "steps")?;
+    undo(F, |entries| plan::rollback_steps(entries, steps as i64))
+}
+
+/// Undo every applied migration after `version`, newest first.
+#[pg_extern]
+fn rollback_to(version: Option<String>) -> Result<TableIterator<
+        'static,
+        (
+            name!(version, String),
+            name!(name, String),
+            name!(state, String),
+            name!(duration, Interval),
+            name!(statements, Option<i32>),
+            name!(hooks_duration, Interval),
+            name!(message, Option<String>),
+        ),
+    >> {
+    const F: &str = "confiture.rollback_to";
+    let version = require(version, F, "version")?;
+    undo(F, |entries| plan::rollback_to(entries, &version))
+}
+
+fn undo(
+    function: &str,
+    choose: impl FnOnce(&[plan::Entry]) -> std::result::Result<Vec<usize>, PlanError>,
+) -> Result<TableIterator<'static, ReportRow>> {
+    require_admin(function)?;
+    refuse_nested(function)?;
+    lock::acquire(function)?;
+    let ledger = ledger::load()?;
+    let entries: Vec<_> = ledger.iter().map(Migration::entry).collect();
+    let chosen = choose(&entries).map_err(|e| plan_error(e, function))?;
+
+    // Every down script must parse before the first one runs.
+    let mut scripts = Vec::with_capacity(chosen.len());
+    for &i in &chosen {
+        let m = &ledger[i];
+        let down = m.down_sql.as_deref().unwrap_or_default();
+        match prepare(&m.version, down, Direction::Down)? {
+            Ok(script) => scripts.push((m, script)),
+            Err(e) => {
+                return Err(Error::new(
+                    Kind::SyntaxError,
+                    format!("down SQL of migration {} does not parse", m.version),
+                )
+                .detail(format!("{}. Nothing was rolled back.", syntax_message(&e)))
+                .hint("Register the migration again with down SQL that parses.")
+                .into())
+            }
+        }
+    }
+    let mut reports = Vec::with_capacity(scripts.len());
+    for (m, script) in &scripts {
+        match script.run_atomically() {
+            Outcome::Done { duration } => {
+                ledger::record_rolled_back(&m.version, duration)?;
+                let n = script.statements.len() as i32;
+                reports.push(report(m, State::Pending, duration, Some(n), Some("rolled back".into())));
+            }
+            Outcome::Failed { failure, at, .. } => {
+                let text = script.texts().nth(at.statement.unwrap_or(1) as usize - 1).unwrap_or("");
+                return Err(Error::new(
+                    Kind::Internal,
+                    format!("rolling back migration {} failed: {}", m.version, failure.message),
+                )
+                .detail(format!(
+                    "SQLSTATE {} in statement {} (line {}) of its down SQL: {}. Nothing was rolled back.",
+                    failure.code(),
+                    at.statement.unwrap_or(0),
+                    at.line.unwrap_or(0),
+                    excerpt(text)
+                ))
+                .hint("Fix the down SQL with confiture.register and try again.")
+                .into_report(failure.sqlstate));
+            }
+        }
+    }
+    Ok(rows(reports))
+}
+
+/// Mark every pending or failed migration up to and including
+/// `through_version` as applied without running it: adopting a database
+/// whose schema already has them. Returns how many were marked.
+#[pg_extern]
+fn baseline(through_version: Option<String>) -> Result<i32> {
+    const F: &str = "confiture.baseline";
+    let through = require(through_version, F, "through_version")?;
+    require_admin(F)?;
+    refuse_nested(F)?;
+    lock::acquire(F)?;
+    let ledger = ledger::load()?;
+    let entries: Vec<_> = ledger.iter().map(Migration::entry).collect();
+    let chosen = plan::to_baseline(&entries, &through).map_err(|e| plan_error(e, F))?;
+    for &i in &chosen {
+        ledger::record_baselined(&ledger[i].version)?;
+    }
+    Ok(chosen.len() as i32)
+}
+
+/// The version of the migration this session is applying or rolling back
+/// right now (for triggers and hooks), or NULL.
+#[pg_extern(volatile, parallel_unsafe)]
+fn current_migration() -> Option<String> {
+    context::current_version()
+}
