@@ -57,7 +57,8 @@ CREATE INDEX migration_log_version_idx ON confiture.migration_log (version, id);
 COMMENT ON TABLE confiture.migration_log IS
     'Confiture audit trail: every register, apply, failure, rollback and baseline.';
 
-GRANT USAGE ON SCHEMA confiture TO confiture_admin;
+-- Everyone may call confiture's functions; each one checks what it needs.
+GRANT USAGE ON SCHEMA confiture TO PUBLIC;
 GRANT SELECT, INSERT, UPDATE, DELETE ON confiture.migrations TO confiture_admin;
 GRANT SELECT, INSERT ON confiture.migration_log TO confiture_admin;
 

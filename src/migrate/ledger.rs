@@ -27,12 +27,18 @@ impl Migration {
 
 /// Every migration, in version order.
 pub fn load() -> Result<Vec<Migration>> {
+    select("", &[])
+}
+
+fn select(filter: &str, args: &[DatumWithOid]) -> Result<Vec<Migration>> {
     Spi::connect(|client| {
         let rows = client.select(
-            "SELECT version, name, up_sql, down_sql, checksum, state
-               FROM confiture.migrations ORDER BY sort_key",
+            &format!(
+                "SELECT version, name, up_sql, down_sql, checksum, state
+                   FROM confiture.migrations {filter} ORDER BY sort_key"
+            ),
             None,
-            &[],
+            args,
         )?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
@@ -53,7 +59,7 @@ pub fn load() -> Result<Vec<Migration>> {
 
 /// One migration by version.
 pub fn find(version: &str) -> Result<Option<Migration>> {
-    Ok(load()?.into_iter().find(|m| m.version == version))
+    Ok(select("WHERE version = $1", &[version.into()])?.pop())
 }
 
 fn ms(d: Duration) -> f64 {
@@ -214,9 +220,22 @@ pub fn record_baselined(version: &str) -> Result<()> {
 
 /// The version that already has this natural-order key, if another one does.
 pub fn version_with_sort_key(sort_key: &str, except: &str) -> Result<Option<String>> {
-    Spi::get_one_with_args::<String>(
+    first_value(
         "SELECT version FROM confiture.migrations WHERE sort_key = $1 AND version <> $2",
         &[sort_key.into(), except.into()],
     )
-    .map_err(|e| Error::from(e).into())
+}
+
+/// The first column of the first row, or `None` when there is no row
+/// (`Spi::get_one` treats an empty result as an error).
+pub fn first_value<T: FromDatum + IntoDatum>(sql: &str, args: &[DatumWithOid]) -> Result<Option<T>> {
+    Spi::connect(|client| {
+        let rows = client.select(sql, Some(1), args)?;
+        if rows.is_empty() {
+            Ok(None)
+        } else {
+            rows.first().get_one::<T>()
+        }
+    })
+    .map_err(|e: pgrx::spi::SpiError| Error::from(e).into())
 }

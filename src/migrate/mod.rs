@@ -389,7 +389,7 @@ fn migration_failed(m: &Migration, sqlstate: &str, message: &str, where_: &str, 
     let kept = if atomic {
         "The whole run was rolled back (atomic => true).".to_owned()
     } else {
-        format!("Its changes were rolled back; the {} migration(s) before it in this run stay applied.", done.len())
+        format!("Nothing of it remains; the {} migration(s) before it in this run stay applied.", done.len())
     };
     Error::new(Kind::Internal, format!("migration {} failed: {message}", m.version))
         .detail(format!("SQLSTATE {sqlstate} in {where_}. {kept}"))
