@@ -78,6 +78,8 @@ SELECT to_regclass('t15'), to_regclass('t14');
 -- Rolling back past the first migration is refused.
 SELECT confiture.rollback(100);
 
+SELECT version, state FROM confiture.migrate(target => '15');
+
 -- Baseline: adopt a database that already has these changes.
 CREATE TABLE orders (id bigint);
 SELECT confiture.register('20', 'create orders', 'CREATE TABLE orders (id bigint);');

@@ -179,13 +179,15 @@ fn refuse_nested(function: &str) -> Result<()> {
 /// Registering the same version again with the same SQL does nothing, so a
 /// deploy can register every file every time. New up SQL is accepted only
 /// while the migration is pending or failed; name and down SQL may change.
+/// Returns what happened: `registered`, `unchanged`, `replaced` (new up
+/// SQL) or `updated` (new name or down SQL).
 #[pg_extern]
 fn register(
     version: Option<String>,
     name: Option<String>,
     up_sql: Option<String>,
     down_sql: default!(Option<String>, "NULL"),
-) -> Result<()> {
+) -> Result<&'static str> {
     const F: &str = "confiture.register";
     let version = require(version, F, "version")?;
     let name = require(name, F, "name")?;
@@ -194,7 +196,7 @@ fn register(
     refuse_nested(F)?;
     if let Err(why) = version::validate(&version) {
         return Err(Error::new(Kind::InvalidArgument, format!("invalid migration version {version:?}"))
-            .detail(format!("{why}."))
+            .detail(format!("{}.", capitalize(&why)))
             .hint("Use a version such as 42, 0042 or 2024-05-01-120000_add_orders.")
             .into());
     }
@@ -222,7 +224,8 @@ fn register(
     }
     let checksum = sha256_hex(&up_sql);
     let Some(existing) = ledger::find(&version)? else {
-        return ledger::insert(&version, &sort_key, &name, &up_sql, down_sql.as_deref(), &checksum, statements);
+        ledger::insert(&version, &sort_key, &name, &up_sql, down_sql.as_deref(), &checksum, statements)?;
+        return Ok("registered");
     };
     if existing.checksum != checksum {
         if existing.state.is_in_effect() {
@@ -238,12 +241,19 @@ fn register(
             .hint("Add a new migration for the change, or roll this one back first with confiture.rollback_to.")
             .into());
         }
-        return ledger::replace(&version, &name, &up_sql, down_sql.as_deref(), &checksum, statements);
+        ledger::replace(&version, &name, &up_sql, down_sql.as_deref(), &checksum, statements)?;
+        return Ok("replaced");
     }
     if existing.name != name || existing.down_sql != down_sql {
         ledger::update_metadata(&version, &name, down_sql.as_deref())?;
+        return Ok("updated");
     }
-    Ok(())
+    Ok("unchanged")
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
 /// Validate one script at registration: refuse empty SQL and statements

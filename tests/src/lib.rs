@@ -16,7 +16,9 @@ pub fn connect(db: &str) -> Client {
 /// Drop and recreate database `db`, with `CREATE EXTENSION confiture`.
 pub fn fresh_db(db: &str) -> Client {
     let mut admin = connect("postgres");
-    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE); CREATE DATABASE {db}")).unwrap();
+    // two round trips: a multi-statement string runs in one transaction block
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).unwrap();
+    admin.batch_execute(&format!("CREATE DATABASE {db}")).unwrap();
     let mut c = connect(db);
     c.batch_execute("SET client_min_messages = warning; CREATE EXTENSION confiture").unwrap();
     c
