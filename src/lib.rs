@@ -8,6 +8,7 @@ use pgrx::prelude::*;
 pub mod ddl;
 pub mod error;
 pub mod guc;
+pub mod hooks;
 pub mod migrate;
 pub mod privilege;
 pub mod subxact;

@@ -61,6 +61,23 @@ pub fn sqlstate_text(code: PgSqlErrorCode) -> String {
     (0..5).map(|i| ((((packed >> (6 * i)) & 0x3f) as u8) + b'0') as char).collect()
 }
 
+thread_local! {
+    /// Set when confiture itself raises a 57014 (a hook's timeout reported
+    /// under its own name), so an enclosing subtransaction does not take it
+    /// for the user's cancel.
+    static OWN_CANCEL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Raise `report` as an ERROR from inside a [`Subtransaction`]; a 57014
+/// raised this way is reported, not rethrown as a user cancel.
+pub fn raise_own(report: pgrx::pg_sys::panic::ErrorReport, sqlstate: PgSqlErrorCode) -> ! {
+    if sqlstate == PgSqlErrorCode::ERRCODE_QUERY_CANCELED {
+        OWN_CANCEL.with(|c| c.set(true));
+    }
+    report.report(PgLogLevel::ERROR);
+    unreachable!("ERROR does not return")
+}
+
 /// How a piece of work runs: in its own subtransaction, optionally with a
 /// timeout, and kept (released into the parent) or always rolled back.
 #[derive(Debug, Clone, Copy, Default)]
@@ -116,7 +133,8 @@ impl Subtransaction {
 
             outcome.map_err(|caught| {
                 let failure = Failure::from_caught(caught, timed_out);
-                if failure.sqlstate == PgSqlErrorCode::ERRCODE_QUERY_CANCELED && !timed_out {
+                let own = OWN_CANCEL.with(|c| c.replace(false));
+                if failure.sqlstate == PgSqlErrorCode::ERRCODE_QUERY_CANCELED && !timed_out && !own {
                     failure.rethrow();
                 }
                 failure

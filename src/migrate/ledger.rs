@@ -31,8 +31,9 @@ pub fn load() -> Result<Vec<Migration>> {
 }
 
 fn select(filter: &str, args: &[DatumWithOid]) -> Result<Vec<Migration>> {
-    Spi::connect(|client| {
-        let rows = client.select(
+    Spi::connect_mut(|client| {
+        // read-write SPI: a fresh snapshot that sees this transaction's own changes
+        let rows = client.update(
             &format!(
                 "SELECT version, name, up_sql, down_sql, checksum, state
                    FROM confiture.migrations {filter} ORDER BY sort_key"
@@ -229,8 +230,9 @@ pub fn version_with_sort_key(sort_key: &str, except: &str) -> Result<Option<Stri
 /// The first column of the first row, or `None` when there is no row
 /// (`Spi::get_one` treats an empty result as an error).
 pub fn first_value<T: FromDatum + IntoDatum>(sql: &str, args: &[DatumWithOid]) -> Result<Option<T>> {
-    Spi::connect(|client| {
-        let rows = client.select(sql, Some(1), args)?;
+    Spi::connect_mut(|client| {
+        // read-write SPI: a fresh snapshot that sees this transaction's own changes
+        let rows = client.update(sql, Some(1), args)?;
         if rows.is_empty() {
             Ok(None)
         } else {

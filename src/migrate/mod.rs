@@ -18,6 +18,8 @@ use confiture_core::version;
 use ledger::{FailedAt, Migration};
 use pgrx::datum::Interval;
 use pgrx::prelude::*;
+use crate::hooks::registry::HookSet;
+use crate::hooks::run::{self as hook_run, HookRun, MigrationHooks, RunInfo};
 use run::{Outcome, Script};
 use std::time::Duration;
 
@@ -342,33 +344,46 @@ fn migrate(
         }
     }
 
+    let hook_set = HookSet::load()?;
+    let info = run_info(false)?;
+    let mut hook_runs: Vec<HookRun> = Vec::new();
     let mut reports = Vec::with_capacity(planned.len());
     for (m, script) in &scripts {
-        match script.run_atomically() {
+        let mut hooks = MigrationHooks::new(hook_set.for_migration(&m.version, &m.name), &m.version, &m.name, &info);
+        let outcome = script.run_atomically(&mut hooks);
+        let hooks_duration = hooks.total;
+        hook_runs.append(&mut hooks.runs);
+        match outcome {
             Outcome::Done { duration } => {
                 let n = script.statements.len() as i32;
                 ledger::record_applied(&m.version, duration, n)?;
-                reports.push(report(m, State::Applied, duration, Some(n), None));
+                let mut r = report(m, State::Applied, duration, Some(n), None);
+                r.hooks_duration = hooks_duration;
+                reports.push(r);
             }
-            Outcome::Failed { duration, failure, at } => {
-                let text = script.texts().nth(at.statement.unwrap_or(1) as usize - 1).unwrap_or("");
-                let where_ = format!(
-                    "statement {} (line {}): {}",
-                    at.statement.unwrap_or(0),
-                    at.line.unwrap_or(0),
-                    excerpt(text)
-                );
+            Outcome::Failed { duration, failure, at, hook } => {
+                let where_ = match &hook {
+                    Some((name, phase)) => format!("hook {name} (phase {phase})"),
+                    None => {
+                        let text = script.texts().nth(at.statement.unwrap_or(1) as usize - 1).unwrap_or("");
+                        format!("statement {} (line {}): {}", at.statement.unwrap_or(0), at.line.unwrap_or(0), excerpt(text))
+                    }
+                };
                 if atomic {
                     return Err(migration_failed(m, &failure.code(), &failure.message, &where_, &reports, true)
                         .into_report(failure.sqlstate));
                 }
                 ledger::record_failure(&m.version, duration, &failure, at)?;
+                hook_run::record(&hook_runs)?;
                 migration_failed(m, &failure.code(), &failure.message, &where_, &reports, false).warn();
-                reports.push(report(m, State::Failed, duration, Some(script.statements.len() as i32), Some(failure.message)));
+                let mut r = report(m, State::Failed, duration, Some(script.statements.len() as i32), Some(failure.message));
+                r.hooks_duration = hooks_duration;
+                reports.push(r);
                 return Ok(rows(reports));
             }
         }
     }
+    hook_run::record(&hook_runs)?;
     if let Some((m, e)) = unparsable {
         let message = syntax_message(&e);
         if atomic {
@@ -381,6 +396,13 @@ fn migrate(
         reports.push(report(m, State::Failed, Duration::ZERO, None, Some(message)));
     }
     Ok(rows(reports))
+}
+
+/// Identity of one `migrate` call, shared by its hooks.
+fn run_info(dry_run: bool) -> Result<RunInfo> {
+    let (run_id, user) = Spi::get_two::<String, String>("SELECT gen_random_uuid()::text, current_user::text")
+        .map_err(Error::from)?;
+    Ok(RunInfo { run_id: run_id.unwrap_or_default(), user: user.unwrap_or_default(), dry_run })
 }
 
 fn report(m: &Migration, state: State, duration: Duration, statements: Option<i32>, message: Option<String>) -> Report {
@@ -474,9 +496,12 @@ fn undo(
             }
         }
     }
+    let info = run_info(false)?;
     let mut reports = Vec::with_capacity(scripts.len());
     for (m, script) in &scripts {
-        match script.run_atomically() {
+        // hooks belong to applying a migration, not to undoing it
+        let mut no_hooks = MigrationHooks::new(Vec::new(), &m.version, &m.name, &info);
+        match script.run_atomically(&mut no_hooks) {
             Outcome::Done { duration } => {
                 ledger::record_rolled_back(&m.version, duration)?;
                 let n = script.statements.len() as i32;

@@ -5,7 +5,9 @@
 use super::context;
 use super::ledger::FailedAt;
 use crate::error::{Error, Kind};
+use crate::hooks::run::MigrationHooks;
 use crate::subxact::{Failure, Subtransaction};
+use confiture_core::hooks::Phase;
 use confiture_core::ddl::Statement;
 use confiture_core::source;
 use pgrx::prelude::*;
@@ -22,7 +24,13 @@ pub struct Script<'a> {
 /// How a script's run ended.
 pub enum Outcome {
     Done { duration: Duration },
-    Failed { duration: Duration, failure: Failure, at: FailedAt },
+    Failed {
+        duration: Duration,
+        failure: Failure,
+        at: FailedAt,
+        /// The hook (and its phase) that failed, when it was not a statement.
+        hook: Option<(String, Phase)>,
+    },
 }
 
 impl Script<'_> {
@@ -57,16 +65,38 @@ impl Script<'_> {
         context::set_statement(None);
     }
 
-    /// Run the script in its own subtransaction: all of it, or none of it.
-    pub fn run_atomically(&self) -> Outcome {
+    /// Run the script and its hooks in their own subtransaction: all of
+    /// it, or none of it. Phases run in order around the statements; when
+    /// anything fails, the subtransaction is rolled back and then the
+    /// `on_error` hooks run.
+    pub fn run_atomically(&self, hooks: &mut MigrationHooks) -> Outcome {
         let started = Instant::now();
         let failed = Cell::new(0);
         let _entered = context::enter(self.version, false);
-        let result = Subtransaction::new().run(|| self.execute(&failed));
-        let duration = started.elapsed();
+        let with_hooks = !hooks.is_empty();
+        let result = Subtransaction::new().run(|| {
+            if with_hooks {
+                hooks.run_phase(Phase::BeforeValidation);
+                hooks.run_phase(Phase::BeforeDdl);
+            }
+            self.execute(&failed);
+            if with_hooks {
+                hooks.run_phase(Phase::AfterDdl);
+                hooks.run_phase(Phase::AfterValidation);
+                hooks.run_phase(Phase::Cleanup);
+            }
+        });
         match result {
-            Ok(()) => Outcome::Done { duration },
-            Err(failure) => Outcome::Failed { duration, failure, at: self.failed_at(failed.get()) },
+            Ok(()) => Outcome::Done { duration: started.elapsed() },
+            Err(failure) => {
+                context::set_statement(None);
+                if with_hooks {
+                    hooks.run_on_error(&failure);
+                }
+                let hook = hooks.failed.take();
+                let at = if hook.is_some() { FailedAt::default() } else { self.failed_at(failed.get()) };
+                Outcome::Failed { duration: started.elapsed(), failure, at, hook }
+            }
         }
     }
 }
