@@ -171,7 +171,7 @@ fn verify_no_violations(hook: &str, options: &Value) -> Done {
         if !sample.is_empty() {
             detail.push_str(&format!(" First: {}", sample.join(", ")));
         }
-        Error::new(Kind::CheckViolation, format!("hook {hook} found {violations} violating row(s)"))
+        Error::new(Kind::CheckViolation, format!("{violations} violating row(s) found"))
             .detail(detail)
             .hint("Fix the data, or the migration, before running it again.")
             .raise();
