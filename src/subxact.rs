@@ -41,6 +41,12 @@ impl Failure {
         }
     }
 
+    /// A failure that was not raised by the server (e.g. SQL that did not
+    /// parse before anything ran), for code that reports failures.
+    pub fn detected(sqlstate: PgSqlErrorCode, message: impl Into<String>) -> Self {
+        Failure { sqlstate, message: message.into(), detail: None, hint: None, timed_out: false, caught: None }
+    }
+
     /// The five-character SQLSTATE, e.g. `42P01`.
     pub fn code(&self) -> String {
         sqlstate_text(self.sqlstate)

@@ -10,6 +10,7 @@ pub mod run;
 use crate::ddl::parse::{self, SyntaxError};
 use crate::error::{require, Error, Kind, Result};
 use crate::privilege::require_admin;
+use crate::subxact::Failure;
 use confiture_core::checksum::sha256_hex;
 use confiture_core::ddl::transaction::restriction_of;
 use confiture_core::plan::{self, PlanError, State};
@@ -383,7 +384,6 @@ fn migrate(
             }
         }
     }
-    hook_run::record(&hook_runs)?;
     if let Some((m, e)) = unparsable {
         let message = syntax_message(&e);
         if atomic {
@@ -391,10 +391,15 @@ fn migrate(
                 .into_report(PgSqlErrorCode::ERRCODE_SYNTAX_ERROR));
         }
         let at = FailedAt { statement: None, line: e.line.map(|l| l as i32) };
+        // nothing ran, but the migration failed: its on_error hooks still run
+        let mut hooks = MigrationHooks::new(hook_set.for_migration(&m.version, &m.name), &m.version, &m.name, &info);
+        hooks.run_on_error(&Failure::detected(PgSqlErrorCode::ERRCODE_SYNTAX_ERROR, message.clone()));
+        hook_runs.append(&mut hooks.runs);
         ledger::record_failed(&m.version, Duration::ZERO, &e.sqlstate, &message, at)?;
         migration_failed(m, &e.sqlstate, &message, "its up SQL does not parse", &reports, false).warn();
         reports.push(report(m, State::Failed, Duration::ZERO, None, Some(message)));
     }
+    hook_run::record(&hook_runs)?;
     Ok(rows(reports))
 }
 
