@@ -66,6 +66,9 @@ layer_regress() {
     echo "== regress: pg_regress pg_test/sql/*.sql"
     cluster_start "$RUN/regress-cluster" || { FAILED=$((FAILED + 1)); return 1; }
     local tests; tests=$(cd pg_test/sql && ls *.sql | sed 's/\.sql$//' | sort)
+    # --use-existing runs in an existing database; start from a clean one
+    psql -X -q -d postgres -c "SET client_min_messages = warning" \
+        -c "DROP DATABASE IF EXISTS confiture_regress" -c "CREATE DATABASE confiture_regress"
     rm -rf "$RUN/regress-out" && mkdir -p "$RUN/regress-out"
     /usr/lib/postgresql/15/lib/pgxs/src/test/regress/pg_regress \
         --use-existing --host="$PGHOST" --port="$PGPORT" --user=postgres \

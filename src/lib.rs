@@ -6,6 +6,7 @@
 use pgrx::prelude::*;
 
 pub mod ddl;
+pub mod dryrun;
 pub mod error;
 pub mod guc;
 pub mod hooks;

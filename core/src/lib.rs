@@ -6,6 +6,7 @@
 
 pub mod checksum;
 pub mod ddl;
+pub mod estimate;
 pub mod hooks;
 pub mod plan;
 pub mod source;

@@ -98,6 +98,10 @@ impl<'a> MigrationHooks<'a> {
         self.hooks.is_empty()
     }
 
+    pub fn dry_run(&self) -> bool {
+        self.info.dry_run
+    }
+
     fn context(&self, hook: &Hook, phase: Phase, error: Option<&Failure>) -> Value {
         let mut ctx = json!({
             "version": self.version,

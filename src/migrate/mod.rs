@@ -115,7 +115,7 @@ fn prepare<'a>(
 }
 
 /// The first line of a statement, shortened for messages.
-fn excerpt(text: &str) -> String {
+pub fn excerpt(text: &str) -> String {
     let first = text.lines().next().unwrap_or("").trim();
     if first.chars().count() > 80 || text.lines().count() > 1 {
         let short: String = first.chars().take(77).collect();
@@ -125,7 +125,7 @@ fn excerpt(text: &str) -> String {
     }
 }
 
-fn syntax_message(e: &SyntaxError) -> String {
+pub fn syntax_message(e: &SyntaxError) -> String {
     match e.location().as_str() {
         "" => e.message.clone(),
         loc => format!("{} at {loc}", e.message),
@@ -167,7 +167,7 @@ fn plan_error(e: PlanError, function: &str) -> Error {
     }
 }
 
-fn refuse_nested(function: &str) -> Result<()> {
+pub fn refuse_nested(function: &str) -> Result<()> {
     if let Some(current) = context::current() {
         return Err(Error::new(Kind::WrongState, format!("{function} cannot run inside a migration"))
             .detail(format!("It was called while migration {} was running.", current.version))
@@ -300,6 +300,7 @@ fn empty_script(version: &str, direction: Direction) -> crate::error::ErrorRepor
 fn migrate(
     target: default!(Option<String>, "NULL"),
     atomic: default!(Option<bool>, "false"),
+    dry_run: default!(Option<bool>, "false"),
 ) -> Result<TableIterator<
         'static,
         (
@@ -314,44 +315,23 @@ fn migrate(
     >> {
     const F: &str = "confiture.migrate";
     let atomic = require(atomic, F, "atomic")?;
+    let dry_run = require(dry_run, F, "dry_run")?;
     require_admin(F)?;
     refuse_nested(F)?;
     lock::acquire(F)?;
+    if dry_run {
+        let dry = crate::dryrun::run_plan(F, target.as_deref(), &crate::dryrun::Options::default())?;
+        return Ok(rows(dry.summaries()));
+    }
     let ledger = ledger::load()?;
-    let entries: Vec<_> = ledger.iter().map(Migration::entry).collect();
-    let planned = plan::to_apply(&entries, target.as_deref()).map_err(|e| plan_error(e, F))?;
-    let late = plan::out_of_order(&entries, &planned);
-    if !late.is_empty() {
-        pgrx::notice!(
-            "applying {} migration(s) registered out of order (older than an applied one): {}",
-            late.len(),
-            late.join(", ")
-        );
-    }
-
-    // Parse everything first: a statement that cannot run in a transaction
-    // refuses the whole run before anything changes. A script that does not
-    // parse ends the run where it stands.
-    let mut scripts = Vec::with_capacity(planned.len());
-    let mut unparsable = None;
-    for &i in &planned {
-        let m = &ledger[i];
-        match prepare(&m.version, &m.up_sql, Direction::Up)? {
-            Ok(script) => scripts.push((m, script)),
-            Err(e) => {
-                unparsable = Some((m, e));
-                break;
-            }
-        }
-    }
-
+    let (scripts, unparsable) = scripts_to_apply(&ledger, target.as_deref(), F)?;
     let hook_set = HookSet::load()?;
     let info = run_info(false)?;
     let mut hook_runs: Vec<HookRun> = Vec::new();
-    let mut reports = Vec::with_capacity(planned.len());
+    let mut reports = Vec::with_capacity(scripts.len() + 1);
     for (m, script) in &scripts {
         let mut hooks = MigrationHooks::new(hook_set.for_migration(&m.version, &m.name), &m.version, &m.name, &info);
-        let outcome = script.run_atomically(&mut hooks);
+        let outcome = script.run_atomically(&mut hooks, None);
         let hooks_duration = hooks.total;
         hook_runs.append(&mut hooks.runs);
         match outcome {
@@ -403,14 +383,42 @@ fn migrate(
     Ok(rows(reports))
 }
 
+/// The migrations `migrate` would apply, parsed: every statement that
+/// cannot run in a transaction refuses the whole run before anything
+/// changes; a script that does not parse ends the list (returned apart,
+/// since the run stops there).
+pub type Scripts<'a> = (Vec<(&'a Migration, Script<'a>)>, Option<(&'a Migration, SyntaxError)>);
+
+pub fn scripts_to_apply<'a>(ledger: &'a [Migration], target: Option<&str>, function: &str) -> Result<Scripts<'a>> {
+    let entries: Vec<_> = ledger.iter().map(Migration::entry).collect();
+    let planned = plan::to_apply(&entries, target).map_err(|e| plan_error(e, function))?;
+    let late = plan::out_of_order(&entries, &planned);
+    if !late.is_empty() {
+        pgrx::notice!(
+            "applying {} migration(s) registered out of order (older than an applied one): {}",
+            late.len(),
+            late.join(", ")
+        );
+    }
+    let mut scripts = Vec::with_capacity(planned.len());
+    for &i in &planned {
+        let m = &ledger[i];
+        match prepare(&m.version, &m.up_sql, Direction::Up)? {
+            Ok(script) => scripts.push((m, script)),
+            Err(e) => return Ok((scripts, Some((m, e)))),
+        }
+    }
+    Ok((scripts, None))
+}
+
 /// Identity of one `migrate` call, shared by its hooks.
-fn run_info(dry_run: bool) -> Result<RunInfo> {
+pub fn run_info(dry_run: bool) -> Result<RunInfo> {
     let (run_id, user) = Spi::get_two::<String, String>("SELECT gen_random_uuid()::text, current_user::text")
         .map_err(Error::from)?;
     Ok(RunInfo { run_id: run_id.unwrap_or_default(), user: user.unwrap_or_default(), dry_run })
 }
 
-fn report(m: &Migration, state: State, duration: Duration, statements: Option<i32>, message: Option<String>) -> Report {
+pub fn report(m: &Migration, state: State, duration: Duration, statements: Option<i32>, message: Option<String>) -> Report {
     Report {
         version: m.version.clone(),
         name: m.name.clone(),
@@ -506,7 +514,7 @@ fn undo(
     for (m, script) in &scripts {
         // hooks belong to applying a migration, not to undoing it
         let mut no_hooks = MigrationHooks::new(Vec::new(), &m.version, &m.name, &info);
-        match script.run_atomically(&mut no_hooks) {
+        match script.run_atomically(&mut no_hooks, None) {
             Outcome::Done { duration } => {
                 ledger::record_rolled_back(&m.version, duration)?;
                 let n = script.statements.len() as i32;

@@ -14,6 +14,13 @@ use pgrx::prelude::*;
 use std::cell::Cell;
 use std::time::{Duration, Instant};
 
+/// Watches each statement of a migration as it runs: dry runs probe the
+/// catalog around it. `run` executes the statement; an observer may run it
+/// more than once only inside subtransactions it rolls back.
+pub trait Observer {
+    fn statement(&mut self, index: usize, text: &str, run: &mut dyn FnMut());
+}
+
 /// A migration script parsed and ready to run.
 pub struct Script<'a> {
     pub version: &'a str,
@@ -50,16 +57,22 @@ impl Script<'_> {
 
     /// Run every statement in the current transaction; on error, `failed`
     /// holds the index of the statement that raised it.
-    pub fn execute(&self, failed: &Cell<usize>) {
+    pub fn execute(&self, failed: &Cell<usize>, mut observer: Option<&mut dyn Observer>) {
         for (i, text) in self.texts().enumerate() {
             failed.set(i);
             context::set_statement(Some(text));
-            if let Err(e) = Spi::run(text) {
-                // SPI refuses a few statements itself (e.g. transaction control).
-                Error::new(Kind::NotInTransactionBlock, format!("statement {} cannot run in a migration", i + 1))
-                    .detail(e.to_string())
-                    .hint("Remove transaction control statements from the migration.")
-                    .raise();
+            let mut run = || {
+                if let Err(e) = Spi::run(text) {
+                    // SPI refuses a few statements itself (e.g. transaction control).
+                    Error::new(Kind::NotInTransactionBlock, format!("statement {} cannot run in a migration", i + 1))
+                        .detail(e.to_string())
+                        .hint("Remove transaction control statements from the migration.")
+                        .raise();
+                }
+            };
+            match observer.as_deref_mut() {
+                Some(o) => o.statement(i, text, &mut run),
+                None => run(),
             }
         }
         context::set_statement(None);
@@ -69,17 +82,17 @@ impl Script<'_> {
     /// it, or none of it. Phases run in order around the statements; when
     /// anything fails, the subtransaction is rolled back and then the
     /// `on_error` hooks run.
-    pub fn run_atomically(&self, hooks: &mut MigrationHooks) -> Outcome {
+    pub fn run_atomically(&self, hooks: &mut MigrationHooks, observer: Option<&mut dyn Observer>) -> Outcome {
         let started = Instant::now();
         let failed = Cell::new(0);
-        let _entered = context::enter(self.version, false);
+        let _entered = context::enter(self.version, hooks.dry_run());
         let with_hooks = !hooks.is_empty();
         let result = Subtransaction::new().run(|| {
             if with_hooks {
                 hooks.run_phase(Phase::BeforeValidation);
                 hooks.run_phase(Phase::BeforeDdl);
             }
-            self.execute(&failed);
+            self.execute(&failed, observer);
             if with_hooks {
                 hooks.run_phase(Phase::AfterDdl);
                 hooks.run_phase(Phase::AfterValidation);

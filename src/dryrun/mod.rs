@@ -1,0 +1,528 @@
+//! Dry runs: run the pending migrations and their hooks exactly as
+//! `migrate` would, inside a subtransaction that is always rolled back, and
+//! report per migration, statement and hook what happened and what it
+//! would cost in production.
+
+pub mod probe;
+
+use crate::error::{require, Error, Kind, Result};
+use crate::hooks::registry::HookSet;
+use crate::hooks::run::{HookRun, MigrationHooks};
+use crate::migrate::run::{Observer, Outcome};
+use crate::migrate::{self, ledger, Report};
+use crate::privilege::require_admin;
+use crate::subxact::Subtransaction;
+use confiture_core::estimate::{self, Estimate, Growth, Observed};
+use confiture_core::plan::State;
+use pgrx::datum::Interval;
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use probe::{Effects, Probe};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+pgrx::extension_sql_file!("../../sql/20_dry_run.sql", name = "dry_run", requires = ["ledger"]);
+
+/// How to run and what to report.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Show this many rows before and after for each table a statement changed.
+    pub sample_rows: i64,
+    /// Production row counts by table name, for estimates.
+    pub production_rows: BTreeMap<String, f64>,
+    /// Or: production is this many times larger than here.
+    pub scale: Option<f64>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StatementReport {
+    pub index: usize,
+    pub sql: String,
+    pub duration_ms: f64,
+    #[serde(flatten)]
+    pub effects: Effects,
+    pub violations: Vec<Value>,
+    pub growth: &'static str,
+    pub estimated_ms: f64,
+    pub confidence: &'static str,
+    pub blocks: &'static str,
+    pub blocking_ms: f64,
+    pub samples: Option<Value>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MigrationReport {
+    pub version: String,
+    pub name: String,
+    pub outcome: &'static str,
+    pub duration_ms: f64,
+    pub estimated_ms: f64,
+    pub message: Option<String>,
+    pub statements: Vec<StatementReport>,
+    pub hooks: Vec<HookRun>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DryRun {
+    pub run_id: String,
+    pub migrations: Vec<MigrationReport>,
+    pub duration_ms: f64,
+}
+
+impl DryRun {
+    /// One `migrate`-style row per migration.
+    pub fn summaries(&self) -> Vec<Report> {
+        self.migrations
+            .iter()
+            .map(|m| Report {
+                version: m.version.clone(),
+                name: m.name.clone(),
+                state: if m.outcome == "applied" { State::Applied } else { State::Failed },
+                duration: Duration::from_secs_f64(m.duration_ms / 1000.0),
+                statements: Some(m.statements.len() as i32),
+                hooks_duration: Duration::from_secs_f64(m.hooks.iter().map(|h| h.duration_ms).sum::<f64>() / 1000.0),
+                message: Some(match &m.message {
+                    Some(msg) => format!("dry run, rolled back: {msg}"),
+                    None => "dry run, rolled back".to_owned(),
+                }),
+            })
+            .collect()
+    }
+}
+
+/// Probes every statement of a dry run.
+struct Watcher<'o> {
+    options: &'o Options,
+    reports: Vec<StatementReport>,
+    sizes: BTreeMap<String, f64>,
+}
+
+impl Observer for Watcher<'_> {
+    fn statement(&mut self, index: usize, text: &str, run: &mut dyn FnMut()) {
+        let before = probe_or_raise();
+        let mut samples_before = None;
+        if self.options.sample_rows > 0 {
+            // learn which tables change, in a subtransaction undone at once,
+            // to sample them before the statement runs for real
+            let trial = Subtransaction::new().always_roll_back().run(|| {
+                run();
+                probe::effects(&before, &probe_or_raise())
+            });
+            if let Ok(e) = trial {
+                samples_before = Some(sample(&sampled_tables(&e), self.options.sample_rows));
+            }
+        }
+        let started = Instant::now();
+        run();
+        let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let after = probe_or_raise();
+        let effects = probe::effects(&before, &after);
+        let violations = effects
+            .constraints
+            .iter()
+            .filter(|(_, _, valid)| !valid)
+            .map(|(name, table, _)| check_not_valid(name, table))
+            .collect();
+        let samples = samples_before.map(|b| {
+            json!({ "before": b, "after": sample(&sampled_tables(&effects), self.options.sample_rows) })
+        });
+        let growth = growth(&effects, duration_ms);
+        let (rows_here, rows_production) = self.sizes_for(&effects);
+        let Estimate { duration_ms: estimated_ms, confidence, .. } =
+            estimate::estimate(&Observed { duration_ms, growth, rows_here, rows_production });
+        let strongest = estimate::strongest(effects.locks.iter().map(|(_, m)| m.as_str()));
+        self.reports.push(StatementReport {
+            index: index + 1,
+            sql: text.to_owned(),
+            duration_ms,
+            blocks: strongest.map(estimate::blocks).unwrap_or("nothing"),
+            effects,
+            violations,
+            growth: growth.as_str(),
+            estimated_ms,
+            confidence,
+            blocking_ms: 0.0,
+            samples,
+        });
+    }
+}
+
+impl Watcher<'_> {
+    /// Rows of the largest table involved, here and in production.
+    fn sizes_for(&mut self, e: &Effects) -> (Option<f64>, Option<f64>) {
+        let mut best: Option<(String, f64)> = None;
+        for (table, &reltuples) in &e.tables {
+            let rows = match self.sizes.get(table) {
+                Some(&n) => n,
+                None => {
+                    let n = if reltuples > 0.0 { reltuples } else { exact_count(table) };
+                    self.sizes.insert(table.clone(), n);
+                    n
+                }
+            };
+            if best.as_ref().is_none_or(|(_, b)| rows > *b) {
+                best = Some((table.clone(), rows));
+            }
+        }
+        let Some((table, here)) = best else { return (None, None) };
+        let bare = table.rsplit('.').next().unwrap_or(&table).trim_matches('"').to_owned();
+        let prod = self
+            .options
+            .production_rows
+            .get(&table)
+            .or_else(|| self.options.production_rows.get(&bare))
+            .copied()
+            .or(self.options.scale.map(|s| here * s))
+            .unwrap_or(here);
+        (Some(here), Some(prod))
+    }
+}
+
+fn probe_or_raise() -> Probe {
+    Probe::take().unwrap_or_else(|e| {
+        e.report(PgLogLevel::ERROR);
+        unreachable!("ERROR does not return")
+    })
+}
+
+fn growth(e: &Effects, duration_ms: f64) -> Growth {
+    if e.index_built {
+        Growth::Sort
+    } else if !e.rewritten.is_empty() || e.inserted + e.updated + e.deleted > 0 {
+        Growth::Linear
+    } else if !e.tables.is_empty() && duration_ms > 5.0 {
+        // no rows written and no rewrite, yet slow: a full scan (validating a
+        // constraint, SET NOT NULL)
+        Growth::Linear
+    } else {
+        Growth::Constant
+    }
+}
+
+fn exact_count(table: &str) -> f64 {
+    Spi::get_one::<i64>(&format!("SELECT count(*) FROM {table}")).ok().flatten().unwrap_or(0) as f64
+}
+
+fn sampled_tables(e: &Effects) -> Vec<String> {
+    let mut t: Vec<String> = e.changed_tables.clone();
+    for r in e.rewritten.iter().chain(&e.altered) {
+        if e.tables.contains_key(r) && !t.contains(r) {
+            t.push(r.clone());
+        }
+    }
+    t
+}
+
+/// Up to `n` rows of each table, as jsonb, in the order of its first column.
+fn sample(tables: &[String], n: i64) -> Value {
+    let mut out = serde_json::Map::new();
+    for t in tables {
+        let rows = ledger::first_value::<JsonB>(
+            &format!("SELECT coalesce(jsonb_agg(to_jsonb(s)), '[]') FROM (SELECT * FROM {t} ORDER BY 1 LIMIT {n}) s"),
+            &[],
+        )
+        .ok()
+        .flatten()
+        .map(|j| j.0)
+        .unwrap_or(Value::Null);
+        out.insert(t.clone(), rows);
+    }
+    Value::Object(out)
+}
+
+/// Would validating this NOT VALID constraint fail on existing rows?
+fn check_not_valid(name: &str, table: &str) -> Value {
+    let validate = format!("ALTER TABLE {table} VALIDATE CONSTRAINT {}", pgrx::spi::quote_identifier(name));
+    let outcome = Subtransaction::new().always_roll_back().run(|| Spi::run(&validate));
+    match outcome {
+        Ok(_) => json!({ "constraint": name, "table": table, "existing_rows_violate": false }),
+        Err(f) => json!({ "constraint": name, "table": table, "existing_rows_violate": true,
+                          "sqlstate": f.code(), "message": f.message, "detail": f.detail }),
+    }
+}
+
+/// Remember sequence positions: `nextval` is not transactional, and a dry
+/// run must leave the database as it found it.
+fn save_sequences() -> Result<Value> {
+    ledger::first_value::<JsonB>(
+        "SELECT coalesce(jsonb_agg(jsonb_build_object('seq', format('%I.%I', schemaname, sequencename),
+                                                      'last', last_value, 'start', start_value)), '[]')
+           FROM pg_catalog.pg_sequences",
+        &[],
+    )
+    .map(|v| v.map(|j| j.0).unwrap_or(Value::Null))
+}
+
+fn restore_sequences(saved: &Value) -> Result<()> {
+    Spi::run_with_args(
+        "SELECT CASE WHEN s.last IS NULL THEN setval(s.seq::regclass, s.start, false)
+                     ELSE setval(s.seq::regclass, s.last, true) END
+           FROM jsonb_to_recordset($1) AS s(seq text, last int8, start int8)
+           JOIN pg_catalog.pg_sequences p ON format('%I.%I', p.schemaname, p.sequencename) = s.seq
+          WHERE p.last_value IS DISTINCT FROM s.last",
+        &[JsonB(saved.clone()).into()],
+    )
+    .map_err(|e| Error::from(e).into())
+}
+
+/// Dry-run the migrations `migrate(target)` would apply.
+pub fn run_plan(function: &str, target: Option<&str>, options: &Options) -> Result<DryRun> {
+    let started = Instant::now();
+    let ledger_rows = ledger::load()?;
+    let (scripts, unparsable) = migrate::scripts_to_apply(&ledger_rows, target, function)?;
+    let hook_set = HookSet::load()?;
+    let info = migrate::run_info(true)?;
+    let sequences = save_sequences()?;
+
+    let outcome = Subtransaction::new().always_roll_back().run(|| {
+        let mut reports = Vec::with_capacity(scripts.len() + 1);
+        for (m, script) in &scripts {
+            let mut hooks = MigrationHooks::new(hook_set.for_migration(&m.version, &m.name), &m.version, &m.name, &info);
+            let mut watcher = Watcher { options, reports: Vec::new(), sizes: BTreeMap::new() };
+            let outcome = script.run_atomically(&mut hooks, Some(&mut watcher));
+            let mut statements = watcher.reports;
+            let estimates: Vec<f64> = statements.iter().map(|s| s.estimated_ms).collect();
+            let blocking: Vec<bool> = statements.iter().map(|s| s.blocks != "nothing").collect();
+            for (s, b) in statements.iter_mut().zip(estimate::blocking_ms(&estimates, &blocking)) {
+                s.blocking_ms = b;
+            }
+            let (outcome_label, duration, message) = match outcome {
+                Outcome::Done { duration } => ("applied", duration, None),
+                Outcome::Failed { duration, failure, hook, .. } => {
+                    let place = hook.map(|(h, p)| format!(" (hook {h}, phase {p})")).unwrap_or_default();
+                    ("failed", duration, Some(format!("{} [{}]{place}", failure.message, failure.code())))
+                }
+            };
+            let failed = outcome_label == "failed";
+            reports.push(MigrationReport {
+                version: m.version.clone(),
+                name: m.name.clone(),
+                outcome: outcome_label,
+                duration_ms: duration.as_secs_f64() * 1000.0,
+                estimated_ms: estimates.iter().sum(),
+                message,
+                statements,
+                hooks: std::mem::take(&mut hooks.runs),
+            });
+            if failed {
+                return reports;
+            }
+        }
+        if let Some((m, e)) = &unparsable {
+            reports.push(MigrationReport {
+                version: m.version.clone(),
+                name: m.name.clone(),
+                outcome: "failed",
+                duration_ms: 0.0,
+                estimated_ms: 0.0,
+                message: Some(format!("{} [{}]", migrate::syntax_message(e), e.sqlstate)),
+                statements: Vec::new(),
+                hooks: Vec::new(),
+            });
+        }
+        reports
+    });
+    restore_sequences(&sequences)?;
+    let migrations = match outcome {
+        Ok(r) => r,
+        Err(f) => f.rethrow(),
+    };
+    let dry = DryRun { run_id: info.run_id, migrations, duration_ms: started.elapsed().as_secs_f64() * 1000.0 };
+    Spi::run_with_args(
+        "INSERT INTO confiture.dry_runs (run_id, target, report) VALUES ($1::uuid, $2, $3)",
+        &[dry.run_id.clone().into(), target.into(), JsonB(serde_json::to_value(&dry).unwrap_or(Value::Null)).into()],
+    )
+    .map_err(Error::from)?;
+    Ok(dry)
+}
+
+fn options(sample_rows: Option<i32>, production_rows: Option<JsonB>, scale: Option<f64>, f: &str) -> Result<Options> {
+    let sample_rows = require(sample_rows, f, "sample_rows")?;
+    if sample_rows < 0 {
+        return Err(Error::new(Kind::InvalidArgument, format!("sample_rows must be 0 or more, not {sample_rows}"))
+            .detail("It is how many rows to show before and after each change.")
+            .hint("Pass sample_rows => 5, or 0 for none.")
+            .into());
+    }
+    if let Some(s) = scale {
+        if !(s.is_finite() && s > 0.0) {
+            return Err(Error::new(Kind::InvalidArgument, format!("scale must be a positive number, not {s}"))
+                .detail("It is how many times larger production is than this database.")
+                .hint("Pass e.g. scale => 10, or production_rows => '{\"orders\": 2100000}'.")
+                .into());
+        }
+    }
+    let mut production = BTreeMap::new();
+    if let Some(JsonB(v)) = production_rows {
+        let Some(map) = v.as_object() else {
+            return Err(Error::new(Kind::InvalidArgument, "production_rows must be a JSON object")
+                .detail(format!("production_rows => {v}"))
+                .hint("Map table names to row counts, e.g. '{\"orders\": 2100000}'.")
+                .into());
+        };
+        for (table, n) in map {
+            match n.as_f64() {
+                Some(n) if n >= 0.0 => {
+                    production.insert(table.clone(), n);
+                }
+                _ => {
+                    return Err(Error::new(Kind::InvalidArgument, format!("production_rows for {table} is not a row count"))
+                        .detail(format!("{table} => {n}"))
+                        .hint("Use a non-negative number.")
+                        .into())
+                }
+            }
+        }
+    }
+    Ok(Options { sample_rows: sample_rows as i64, production_rows: production, scale })
+}
+
+fn ms_interval(ms: f64) -> Interval {
+    Interval::from_micros((ms * 1000.0).round() as i64)
+}
+
+/// Dry-run the pending migrations up to `target`: everything runs, hooks
+/// included, and everything is rolled back. One row per migration (step 0),
+/// then one per hook and statement in the order they ran.
+#[pg_extern]
+fn dry_run(
+    target: default!(Option<String>, "NULL"),
+    sample_rows: default!(Option<i32>, "0"),
+    production_rows: default!(Option<JsonB>, "NULL"),
+    scale: default!(Option<f64>, "NULL"),
+) -> Result<
+    TableIterator<
+        'static,
+        (
+            name!(version, String),
+            name!(step, i32),
+            name!(kind, String),
+            name!(statement, Option<String>),
+            name!(outcome, String),
+            name!(duration, Interval),
+            name!(rows_inserted, Option<i64>),
+            name!(rows_updated, Option<i64>),
+            name!(rows_deleted, Option<i64>),
+            name!(locks, Option<Vec<String>>),
+            name!(blocks, Option<String>),
+            name!(rewritten, Option<Vec<String>>),
+            name!(created, Option<Vec<String>>),
+            name!(altered, Option<Vec<String>>),
+            name!(dropped, Option<Vec<String>>),
+            name!(constraints, Option<JsonB>),
+            name!(estimated_duration, Option<Interval>),
+            name!(estimated_blocking, Option<Interval>),
+            name!(confidence, Option<String>),
+            name!(message, Option<String>),
+            name!(samples, Option<JsonB>),
+        ),
+    >,
+> {
+    const F: &str = "confiture.dry_run";
+    let opts = options(sample_rows, production_rows, scale, F)?;
+    require_admin(F)?;
+    migrate::refuse_nested(F)?;
+    migrate::lock::acquire(F)?;
+    let dry = run_plan(F, target.as_deref(), &opts)?;
+    let mut rows = Vec::new();
+    for m in dry.migrations {
+        let blocking: f64 = m.statements.iter().map(|s| s.blocking_ms).fold(0.0, f64::max);
+        rows.push((
+            m.version.clone(),
+            0,
+            "migration".to_owned(),
+            Some(m.name.clone()),
+            m.outcome.to_owned(),
+            ms_interval(m.duration_ms),
+            Some(m.statements.iter().map(|s| s.effects.inserted).sum()),
+            Some(m.statements.iter().map(|s| s.effects.updated).sum()),
+            Some(m.statements.iter().map(|s| s.effects.deleted).sum()),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            Some(ms_interval(m.estimated_ms)),
+            Some(ms_interval(blocking)),
+            None,
+            m.message.clone(),
+            None,
+        ));
+        let mut step = 0;
+        let mut hooks = m.hooks.iter().peekable();
+        let push_hooks = |rows: &mut Vec<_>, step: &mut i32, phases: &[&str], hooks: &mut std::iter::Peekable<std::slice::Iter<HookRun>>| {
+            while let Some(h) = hooks.next_if(|h| phases.contains(&h.phase)) {
+                *step += 1;
+                rows.push((
+                    m.version.clone(),
+                    *step,
+                    format!("hook {}", h.phase),
+                    Some(h.hook.clone()),
+                    h.outcome.to_owned(),
+                    ms_interval(h.duration_ms),
+                    None, None, None, None, None, None, None, None, None,
+                    h.result.clone().map(JsonB),
+                    None, None, None,
+                    h.message.clone(),
+                    None,
+                ));
+            }
+        };
+        push_hooks(&mut rows, &mut step, &["before_validation", "before_ddl"], &mut hooks);
+        for s in &m.statements {
+            step += 1;
+            let e = &s.effects;
+            let list = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
+            rows.push((
+                m.version.clone(),
+                step,
+                "statement".to_owned(),
+                Some(s.sql.clone()),
+                "ok".to_owned(),
+                ms_interval(s.duration_ms),
+                Some(e.inserted),
+                Some(e.updated),
+                Some(e.deleted),
+                (!e.locks.is_empty()).then(|| e.locks.iter().map(|(r, m)| format!("{r}: {m}")).collect()),
+                Some(s.blocks.to_owned()),
+                list(&e.rewritten),
+                list(&e.created),
+                list(&e.altered),
+                list(&e.dropped),
+                (!e.constraints.is_empty()).then(|| {
+                    JsonB(json!({
+                        "added_or_changed": e.constraints.iter().map(|(n, t, v)| json!({"constraint": n, "table": t, "validated": v})).collect::<Vec<_>>(),
+                        "not_valid_checks": s.violations,
+                    }))
+                }),
+                Some(ms_interval(s.estimated_ms)),
+                Some(ms_interval(s.blocking_ms)),
+                Some(format!("{} ({})", s.confidence, s.growth)),
+                None,
+                s.samples.clone().map(JsonB),
+            ));
+        }
+        push_hooks(&mut rows, &mut step, &["after_ddl", "after_validation", "cleanup", "on_error"], &mut hooks);
+    }
+    Ok(TableIterator::new(rows))
+}
+
+/// The same dry run as one jsonb document, for machines.
+#[pg_extern]
+fn dry_run_report(
+    target: default!(Option<String>, "NULL"),
+    sample_rows: default!(Option<i32>, "0"),
+    production_rows: default!(Option<JsonB>, "NULL"),
+    scale: default!(Option<f64>, "NULL"),
+) -> Result<JsonB> {
+    const F: &str = "confiture.dry_run_report";
+    let opts = options(sample_rows, production_rows, scale, F)?;
+    require_admin(F)?;
+    migrate::refuse_nested(F)?;
+    migrate::lock::acquire(F)?;
+    let dry = run_plan(F, target.as_deref(), &opts)?;
+    Ok(JsonB(serde_json::to_value(&dry).unwrap_or(Value::Null)))
+}
