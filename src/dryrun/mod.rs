@@ -100,21 +100,38 @@ struct Watcher<'o> {
 
 impl Observer for Watcher<'_> {
     fn statement(&mut self, index: usize, text: &str, run: &mut dyn FnMut()) {
-        let before = probe_or_raise();
+        let mut before = probe_or_raise();
+        let n = self.options.sample_rows;
         let mut samples_before = None;
-        if self.options.sample_rows > 0 {
-            // learn which tables change, in a subtransaction undone at once,
-            // to sample them before the statement runs for real
+        let started;
+        let mut written_by = None;
+        if n > 0 {
+            // Learn which rows change in a subtransaction undone at once, to
+            // show the same rows before; then run it for real in a
+            // subtransaction of its own, so its rows are recognisable after.
             let trial = Subtransaction::new().always_roll_back().run(|| {
                 run();
-                probe::effects(&before, &probe_or_raise())
+                let tables = sampled_tables(&probe::effects(&before, &probe_or_raise()));
+                let xid = current_xid();
+                (sample(&tables, xid.as_deref(), None, n).1, tables)
             });
-            if let Ok(e) = trial {
-                samples_before = Some(sample(&sampled_tables(&e), self.options.sample_rows));
+            if let Ok((keys, tables)) = trial {
+                samples_before = Some((sample(&tables, None, Some(&keys), n).0, tables));
             }
+            // the trial's rolled-back writes still count in the statistics
+            before = probe_or_raise();
+            started = Instant::now();
+            match Subtransaction::new().run(|| {
+                run();
+                current_xid()
+            }) {
+                Ok(xid) => written_by = xid,
+                Err(f) => f.rethrow(),
+            }
+        } else {
+            started = Instant::now();
+            run();
         }
-        let started = Instant::now();
-        run();
         let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         let after = probe_or_raise();
         let effects = probe::effects(&before, &after);
@@ -124,8 +141,23 @@ impl Observer for Watcher<'_> {
             .filter(|(_, _, valid)| !valid)
             .map(|(name, table, _)| check_not_valid(name, table))
             .collect();
-        let samples = samples_before.map(|b| {
-            json!({ "before": b, "after": sample(&sampled_tables(&effects), self.options.sample_rows) })
+        let samples = samples_before.and_then(|(before_rows, mut tables)| {
+            for t in sampled_tables(&effects) {
+                if !tables.contains(&t) {
+                    tables.push(t);
+                }
+            }
+            if tables.is_empty() {
+                return None;
+            }
+            // rows written by the statement where it wrote some, else the first rows
+            let (wrote, rest): (Vec<String>, Vec<String>) =
+                tables.into_iter().partition(|t| effects.changed_tables.contains(t));
+            let mut after = sample(&wrote, written_by.as_deref(), None, n).0;
+            if let (Value::Object(a), Value::Object(b)) = (&mut after, sample(&rest, None, None, n).0) {
+                a.extend(b);
+            }
+            Some(json!({ "before": before_rows, "after": after }))
         });
         let growth = growth(&effects, duration_ms);
         let (rows_here, rows_production) = self.sizes_for(&effects);
@@ -214,21 +246,43 @@ fn sampled_tables(e: &Effects) -> Vec<String> {
     t
 }
 
-/// Up to `n` rows of each table, as jsonb, in the order of its first column.
-fn sample(tables: &[String], n: i64) -> Value {
-    let mut out = serde_json::Map::new();
+/// The transaction id of the current subtransaction, if it wrote anything.
+fn current_xid() -> Option<String> {
+    let xid = unsafe { pg_sys::GetCurrentTransactionIdIfAny() };
+    (xid != pg_sys::InvalidTransactionId).then(|| u32::from(xid).to_string())
+}
+
+/// Up to `n` rows of each table: those written by transaction `xid` when
+/// given (the rows a statement inserted or updated), else the first `n` in
+/// the order of the first column. Returned with their keys (first column).
+fn sample(tables: &[String], xid: Option<&str>, keys: Option<&BTreeMap<String, Value>>, n: i64) -> (Value, BTreeMap<String, Value>) {
+    let mut rows_out = serde_json::Map::new();
+    let mut keys_out = BTreeMap::new();
     for t in tables {
-        let rows = ledger::first_value::<JsonB>(
-            &format!("SELECT coalesce(jsonb_agg(to_jsonb(s)), '[]') FROM (SELECT * FROM {t} ORDER BY 1 LIMIT {n}) s"),
-            &[],
+        let key = format!(
+            "to_jsonb(r) -> (SELECT attname::text FROM pg_catalog.pg_attribute WHERE attrelid = '{t}'::regclass AND attnum = 1)"
+        );
+        let wanted = keys.and_then(|k| k.get(t)).filter(|k| k.as_array().is_some_and(|a| !a.is_empty()));
+        let (filter, args): (String, Vec<pgrx::datum::DatumWithOid>) = match (wanted, xid) {
+            (Some(k), _) => (format!("WHERE {key} IN (SELECT jsonb_array_elements($1))"), vec![JsonB(k.clone()).into()]),
+            (None, Some(x)) => ("WHERE r.xmin = $1::xid".to_owned(), vec![x.to_owned().into()]),
+            (None, None) => (String::new(), vec![]),
+        };
+        let found = ledger::first_value::<JsonB>(
+            &format!(
+                "SELECT jsonb_build_object('rows', coalesce(jsonb_agg(s.row), '[]'), 'keys', coalesce(jsonb_agg(s.key), '[]'))
+                   FROM (SELECT to_jsonb(r) AS row, {key} AS key FROM {t} r {filter} ORDER BY 2 LIMIT {n}) s"
+            ),
+            &args,
         )
         .ok()
         .flatten()
         .map(|j| j.0)
         .unwrap_or(Value::Null);
-        out.insert(t.clone(), rows);
+        rows_out.insert(t.clone(), found.get("rows").cloned().unwrap_or(Value::Null));
+        keys_out.insert(t.clone(), found.get("keys").cloned().unwrap_or(Value::Null));
     }
-    Value::Object(out)
+    (Value::Object(rows_out), keys_out)
 }
 
 /// Would validating this NOT VALID constraint fail on existing rows?

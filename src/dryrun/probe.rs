@@ -185,6 +185,15 @@ pub fn effects(before: &Probe, after: &Probe) -> Effects {
             involve(&mut e, before, &lock.0);
         }
     }
+    // A lock already held since an earlier statement does not show up as
+    // new; a relation this statement rewrote or altered still needed it.
+    for lock in &after.locks {
+        let touched = e.rewritten.contains(&lock.0) || e.altered.contains(&lock.0);
+        if touched && lock.1 == "AccessExclusiveLock" && !e.locks.contains(lock) {
+            e.locks.push(lock.clone());
+        }
+    }
+    e.locks.sort();
     for ((name, table), &valid) in &after.constraints {
         if before.constraints.get(&(name.clone(), table.clone())) != Some(&valid) {
             e.constraints.push((name.clone(), table.clone(), valid));
