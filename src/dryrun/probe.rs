@@ -191,6 +191,7 @@ pub fn effects(before: &Probe, after: &Probe) -> Effects {
         let touched = e.rewritten.contains(&lock.0) || e.altered.contains(&lock.0);
         if touched && lock.1 == "AccessExclusiveLock" && !e.locks.contains(lock) {
             e.locks.push(lock.clone());
+            involve(&mut e, before, &lock.0);
         }
     }
     e.locks.sort();
