@@ -135,12 +135,9 @@ impl Observer for Watcher<'_> {
         let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         let after = probe_or_raise();
         let effects = probe::effects(&before, &after);
-        let violations = effects
-            .constraints
-            .iter()
-            .filter(|(_, _, valid)| !valid)
-            .map(|(name, table, _)| check_not_valid(name, table))
-            .collect();
+        // NOT VALID constraints are checked against existing rows at the end
+        // of the migration, unless a later statement validated them
+        let violations = Vec::new();
         let samples = samples_before.and_then(|(before_rows, mut tables)| {
             for t in sampled_tables(&effects) {
                 if !tables.contains(&t) {
@@ -285,6 +282,25 @@ fn sample(tables: &[String], xid: Option<&str>, keys: Option<&BTreeMap<String, V
     (Value::Object(rows_out), keys_out)
 }
 
+/// For each constraint a statement added NOT VALID and that is still not
+/// validated: would validating it fail on the existing rows?
+fn not_valid_checks(constraints: &[(String, String, bool)]) -> Vec<Value> {
+    constraints
+        .iter()
+        .filter(|(_, _, valid)| !valid)
+        .map(|(name, table, _)| {
+            let still = ledger::first_value::<bool>(
+                "SELECT NOT convalidated FROM pg_catalog.pg_constraint WHERE conname = $1 AND conrelid = $2::regclass",
+                &[name.clone().into(), table.clone().into()],
+            );
+            match still {
+                Ok(Some(true)) => check_not_valid(name, table),
+                _ => json!({ "constraint": name, "table": table, "validated_later": true }),
+            }
+        })
+        .collect()
+}
+
 /// Would validating this NOT VALID constraint fail on existing rows?
 fn check_not_valid(name: &str, table: &str) -> Value {
     let validate = format!("ALTER TABLE {table} VALIDATE CONSTRAINT {}", pgrx::spi::quote_identifier(name));
@@ -336,6 +352,11 @@ pub fn run_plan(function: &str, target: Option<&str>, options: &Options) -> Resu
             let mut watcher = Watcher { options, reports: Vec::new(), sizes: BTreeMap::new() };
             let outcome = script.run_atomically(&mut hooks, Some(&mut watcher));
             let mut statements = watcher.reports;
+            if matches!(outcome, Outcome::Done { .. }) {
+                for s in &mut statements {
+                    s.violations = not_valid_checks(&s.effects.constraints);
+                }
+            }
             let estimates: Vec<f64> = statements.iter().map(|s| s.estimated_ms).collect();
             let blocking: Vec<bool> = statements.iter().map(|s| s.blocks != "nothing").collect();
             for (s, b) in statements.iter_mut().zip(estimate::blocking_ms(&estimates, &blocking)) {
