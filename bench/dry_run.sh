@@ -6,13 +6,11 @@
 #  - the dry run's own duration vs the real run's (goal: ratio <= 1.10).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/cluster.sh
+source bench/lib.sh
 BIG=${BIG:-2100000}
 SMALL=${SMALL:-210000}
-DIR=.run/bench-dry-run
-trap 'cluster_stop $DIR' EXIT
-cluster_start $DIR
-calc() { python3 -c "print($1)"; }
+bench_cluster dry-run
+DIR=$BENCH_DIR
 q() { psql -X -q -At -d "$1" -c "SET client_min_messages = error" -c "$2"; }
 for db in b_small b_big; do
     psql -X -q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"

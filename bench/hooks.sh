@@ -6,21 +6,11 @@
 #     (goal: < 2 ms per phase).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/cluster.sh
-CORPUS=${CONFITURE_CORPUS:-$(realpath ../shared/corpus)}/lemmy
+source bench/lib.sh
 REPS=${REPS:-3}
-DIR=.run/bench-hooks
-trap 'cluster_stop $DIR' EXIT
-cluster_start $DIR
-now() { date +%s.%N; }
-calc() { python3 -c "print($1)"; }
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-python3 bench/register_corpus.py "$CORPUS" 247 > "$DIR/register.sql"
-
-fresh() {
-    psql -X -q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1"
-    psql -X -q -d "$1" -c "SET client_min_messages = warning" -c "CREATE EXTENSION confiture"
-}
+bench_cluster hooks
+DIR=$BENCH_DIR
+python3 bench/register_corpus.py "$CORPUS/lemmy" 247 > "$DIR/register.sql"
 timed_migrate() {
     local t0 t1
     t0=$(now)
@@ -31,11 +21,11 @@ timed_migrate() {
 
 plain=() hooked=()
 for rep in $(seq "$REPS"); do
-    fresh b_plain
+    fresh_db b_plain
     psql -X -q -d b_plain -c "SET client_min_messages = error" -f "$DIR/register.sql" >/dev/null
     plain+=("$(timed_migrate b_plain)")
 
-    fresh b_hooks
+    fresh_db b_hooks
     psql -X -q -d b_hooks -c "SET client_min_messages = error" -f "$DIR/register.sql" >/dev/null
     psql -X -q -d b_hooks -c "SET client_min_messages = warning" -c "
         SELECT confiture.add_hook(p, 'SELECT 1', name => 'noop_' || p || n)
@@ -51,7 +41,7 @@ printf "hooks: lemmy chain ratio with/without six no-op hooks = %.3f (goal <= 1.
 
 # ten SQL hooks in one phase: 200 trivial migrations with and without them
 M=200
-fresh b_ten
+fresh_db b_ten
 psql -X -q -d b_ten -c "SET client_min_messages = warning" -c "
     CREATE TABLE work (i int);
     SELECT confiture.register(g::text, 'm' || g, 'INSERT INTO work VALUES (' || g || ')') FROM generate_series(1, $((2 * M))) g" >/dev/null

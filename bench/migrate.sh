@@ -5,18 +5,14 @@
 # Goal: ratio <= 1.0 (confiture is not slower than psql).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/cluster.sh
-CORPUS=${CONFITURE_CORPUS:-$(realpath ../shared/corpus)}/lemmy
+source bench/lib.sh
 N=${N:-247}
 REPS=${REPS:-3}
-DIR=.run/bench-migrate
-trap 'cluster_stop $DIR' EXIT
-cluster_start $DIR
-now() { date +%s.%N; }
-calc() { python3 -c "print($1)"; }
-files=$(ls -d "$CORPUS"/*/ | sort | head -n "$N")
+bench_cluster migrate
+DIR=$BENCH_DIR
+files=$(ls -d "$CORPUS/lemmy"/*/ | sort | head -n "$N")
 
-python3 bench/register_corpus.py "$CORPUS" "$N" > "$DIR/register.sql"
+python3 bench/register_corpus.py "$CORPUS/lemmy" "$N" > "$DIR/register.sql"
 
 psql_times=() conf_times=() reg_times=()
 for rep in $(seq "$REPS"); do
@@ -28,8 +24,7 @@ for rep in $(seq "$REPS"); do
     t1=$(now)
     psql_times+=("$(calc "$t1 - $t0")")
 
-    psql -X -q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS b_conf" -c "CREATE DATABASE b_conf"
-    psql -X -q -d b_conf -c "SET client_min_messages = warning" -c "CREATE EXTENSION confiture"
+    fresh_db b_conf
     t0=$(now)
     psql -X -q -d b_conf -v ON_ERROR_STOP=1 -c "SET client_min_messages = error" -f "$DIR/register.sql" >/dev/null
     t1=$(now)
@@ -42,7 +37,6 @@ for rep in $(seq "$REPS"); do
     printf "  rep %d: psql -1 -f per file %6.2f s | confiture.migrate() %6.2f s (+ register %5.2f s)\n" \
         "$rep" "${psql_times[-1]}" "${conf_times[-1]}" "${reg_times[-1]}"
 done
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 mp=$(median "${psql_times[@]}") mc=$(median "${conf_times[@]}") mr=$(median "${reg_times[@]}")
 printf "migrate: %d lemmy migrations, median of %d: psql %.2f s, confiture.migrate %.2f s (register %.2f s)\n" "$N" "$REPS" "$mp" "$mc" "$mr"
 printf "migrate: ratio confiture/psql = %.3f (goal <= 1.0); with registration = %.3f\n" \

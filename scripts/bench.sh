@@ -7,7 +7,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh >/dev/null || exit 1
 names=("$@")
-[ ${#names[@]} -eq 0 ] && names=($(cd bench && ls *.sh | sed 's/\.sh$//'))
+[ ${#names[@]} -eq 0 ] && names=($(cd bench && ls *.sh | grep -v '^lib.sh$' | sed 's/\.sh$//'))
 status=0
 for n in "${names[@]}"; do
     echo "== bench/$n.sh"

@@ -1,6 +1,7 @@
 -- Dry runs: run migrations and hooks for real, report, roll everything back.
 CREATE EXTENSION confiture;
 SET client_min_messages = warning;
+SET IntervalStyle = postgres;  -- pg_regress would print '@ 5 mins'
 CREATE TABLE customers (id bigserial PRIMARY KEY, name text NOT NULL);
 INSERT INTO customers (name) SELECT 'customer ' || g FROM generate_series(1, 2000) g;
 CREATE TABLE orders (id bigserial PRIMARY KEY, customer_id bigint, total numeric NOT NULL);

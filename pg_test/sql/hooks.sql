@@ -1,6 +1,7 @@
 -- Migration hooks: code that runs in six phases around each migration.
 CREATE EXTENSION confiture;
 SET client_min_messages = warning;
+SET IntervalStyle = postgres;  -- pg_regress would print '@ 5 mins'
 CREATE TABLE hook_log (id serial, entry text);
 
 -- Phases run in order; within a phase, by run_order then name.

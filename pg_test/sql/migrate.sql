@@ -1,6 +1,7 @@
 -- Versioned migrations: register, migrate, status, rollback, baseline.
 CREATE EXTENSION confiture;
 SET client_min_messages = warning;
+SET IntervalStyle = postgres;  -- pg_regress would print '@ 5 mins'
 
 -- Register migrations; versions sort naturally (2 before 10).
 SELECT confiture.register('10', 'add email', 'ALTER TABLE customers ADD COLUMN email text;',

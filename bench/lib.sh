@@ -1,0 +1,19 @@
+# Shared by the benchmarks: source it after `cd` to the project root.
+#   bench_cluster NAME   start .run/bench-NAME (stopped on exit), export PGHOST/PGPORT
+#   fresh_db DB          drop and create DB with the extension
+#   now / calc EXPR / median N...
+source scripts/cluster.sh
+CORPUS=${CONFITURE_CORPUS:-$(realpath ../shared/corpus)}
+
+bench_cluster() {
+    BENCH_DIR=.run/bench-$1
+    trap 'cluster_stop $BENCH_DIR' EXIT
+    cluster_start "$BENCH_DIR"
+}
+fresh_db() {
+    psql -X -q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1"
+    psql -X -q -d "$1" -c "SET client_min_messages = warning" -c "CREATE EXTENSION confiture"
+}
+now() { date +%s.%N; }
+calc() { python3 -c "print($1)"; }
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
