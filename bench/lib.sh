@@ -17,3 +17,4 @@ fresh_db() {
 now() { date +%s.%N; }
 calc() { python3 -c "print($1)"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+minimum() { printf '%s\n' "$@" | sort -g | head -1; }

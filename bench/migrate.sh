@@ -25,6 +25,7 @@ for rep in $(seq "$REPS"); do
     psql_times+=("$(calc "$t1 - $t0")")
 
     fresh_db b_conf
+    psql -X -q -d b_conf -c "CHECKPOINT"
     t0=$(now)
     psql -X -q -d b_conf -v ON_ERROR_STOP=1 -c "SET client_min_messages = error" -f "$DIR/register.sql" >/dev/null
     t1=$(now)
