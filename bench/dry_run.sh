@@ -29,6 +29,10 @@ q b_big "SELECT count(*) FROM confiture.dry_run()" >/dev/null
 dry_ms=$(psql -X -q -At -d b_big -c "SET client_min_messages = error" -c "\timing on" \
     -c "\o $DIR/dry" -c "SELECT version, extract(epoch FROM duration) * 1000 FROM confiture.dry_run()
                           WHERE kind = 'migration' ORDER BY version" | awk '/^Time:/ {print int($2)}')
+# assess() alone, without running anything
+q b_big "SELECT version, extract(epoch FROM (SELECT estimated_duration FROM confiture.assess_migration(version)
+                                              WHERE statement = 0)) * 1000
+           FROM confiture.status() ORDER BY version" > "$DIR/assessed"
 q b_big "CHECKPOINT"
 real_ms=$(psql -X -q -At -d b_big -c "SET client_min_messages = error" -c "\timing on" \
     -c "SELECT count(*) FROM confiture.migrate()" | awk '/^Time:/ {print int($2)}')
@@ -39,6 +43,10 @@ join -t '|' "$DIR/estimates" "$DIR/real" | join -t '|' - "$DIR/dry" | while IFS=
     name=$(q b_big "SELECT name FROM confiture.status() WHERE version = '$v'")
     printf "  %-3s %-38s estimate %8.1f ms  real %8.1f ms  ratio %5.2f | dry run %8.1f ms  ratio %5.2f\n" \
         "$v" "$name" "$est" "$real" "$(calc "$est / max($real, 0.001)")" "$dry" "$(calc "$dry / max($real, 0.001)")"
+done
+echo "dry_run: assess() alone (nothing run) vs the real run on $BIG rows:"
+join -t '|' "$DIR/assessed" "$DIR/real" | while IFS='|' read -r v est real; do
+    printf "  %-3s assess %9.1f ms  real %9.1f ms  ratio %5.2f\n" "$v" "${est:-0}" "$real" "$(calc "${est:-0} / max($real, 0.001)")"
 done
 printf "dry_run: dry run on %d rows took %d ms, the real run %d ms: ratio %.3f (goal <= 1.10)\n" \
     "$BIG" "$dry_ms" "$real_ms" "$(calc "$dry_ms / $real_ms")"

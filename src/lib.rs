@@ -12,6 +12,7 @@ pub mod guc;
 pub mod hooks;
 pub mod migrate;
 pub mod privilege;
+pub mod risk;
 pub mod subxact;
 pub mod timeout;
 

@@ -9,5 +9,6 @@ pub mod ddl;
 pub mod estimate;
 pub mod hooks;
 pub mod plan;
+pub mod risk;
 pub mod source;
 pub mod version;

@@ -139,7 +139,352 @@ unsafe fn kind(node: *mut pg_sys::Node) -> StatementKind {
             let s = &*(node as *mut pg_sys::DiscardStmt);
             K::Discard { all: s.target == pg_sys::DiscardMode::DISCARD_ALL }
         }
+        NodeTag::T_CreateStmt => K::CreateTable(create_table(&*(node as *mut pg_sys::CreateStmt))),
+        NodeTag::T_CreateTableAsStmt => {
+            let s = &*(node as *mut pg_sys::CreateTableAsStmt);
+            let name = if s.into.is_null() { QualifiedName::default() } else { range_var((*s.into).rel) };
+            if s.objtype == pg_sys::ObjectType::OBJECT_MATVIEW {
+                K::CreateView { name, materialized: true, or_replace: false }
+            } else {
+                K::CreateTable(CreateTable { name, as_select: true, if_not_exists: s.if_not_exists, ..Default::default() })
+            }
+        }
+        NodeTag::T_AlterTableStmt => {
+            let s = &*(node as *mut pg_sys::AlterTableStmt);
+            let commands = nodes(s.cmds)
+                .into_iter()
+                .filter(|n| (**n).type_ == NodeTag::T_AlterTableCmd)
+                .map(|n| alter_table_cmd(&*(n as *mut pg_sys::AlterTableCmd)))
+                .collect();
+            K::AlterTable(AlterTable { table: range_var(s.relation), object: Some(object_kind(s.objtype)), commands })
+        }
+        NodeTag::T_RenameStmt => {
+            let s = &*(node as *mut pg_sys::RenameStmt);
+            let target = if !s.relation.is_null() {
+                range_var(s.relation)
+            } else if !s.object.is_null() {
+                object_name(s.object).unwrap_or_default()
+            } else {
+                QualifiedName::default()
+            };
+            K::Rename(Rename {
+                object: object_kind(s.renameType),
+                target,
+                sub: text(s.subname),
+                new_name: text(s.newname).unwrap_or_default(),
+            })
+        }
+        NodeTag::T_InsertStmt => {
+            let s = &*(node as *mut pg_sys::InsertStmt);
+            K::Dml(Dml { kind: DmlKind::Insert, table: range_var(s.relation), has_where: true })
+        }
+        NodeTag::T_UpdateStmt => {
+            let s = &*(node as *mut pg_sys::UpdateStmt);
+            K::Dml(Dml { kind: DmlKind::Update, table: range_var(s.relation), has_where: !s.whereClause.is_null() })
+        }
+        NodeTag::T_DeleteStmt => {
+            let s = &*(node as *mut pg_sys::DeleteStmt);
+            K::Dml(Dml { kind: DmlKind::Delete, table: range_var(s.relation), has_where: !s.whereClause.is_null() })
+        }
+        NodeTag::T_MergeStmt => {
+            let s = &*(node as *mut pg_sys::MergeStmt);
+            K::Dml(Dml { kind: DmlKind::Merge, table: range_var(s.relation), has_where: true })
+        }
+        NodeTag::T_TruncateStmt => {
+            let s = &*(node as *mut pg_sys::TruncateStmt);
+            let tables = nodes(s.relations)
+                .into_iter()
+                .filter(|n| (**n).type_ == NodeTag::T_RangeVar)
+                .map(|n| range_var(n as *mut pg_sys::RangeVar))
+                .collect();
+            K::Truncate { tables }
+        }
+        NodeTag::T_CreateFunctionStmt => {
+            let s = &*(node as *mut pg_sys::CreateFunctionStmt);
+            let options = nodes(s.options);
+            let mut f = CreateFunction {
+                name: dotted_name(s.funcname).unwrap_or_default(),
+                procedure: s.is_procedure,
+                or_replace: s.replace,
+                ..Default::default()
+            };
+            for o in options.into_iter().filter(|n| (**n).type_ == NodeTag::T_DefElem) {
+                let d = o as *mut pg_sys::DefElem;
+                match text((*d).defname).as_deref() {
+                    Some("security") => f.security_definer = bool_arg(d) == Some(true),
+                    Some("set") => {
+                        let arg = (*d).arg;
+                        if !arg.is_null() && (*arg).type_ == NodeTag::T_VariableSetStmt {
+                            let v = &*(arg as *mut pg_sys::VariableSetStmt);
+                            if text(v.name).as_deref() == Some("search_path") {
+                                f.sets_search_path = true;
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            K::CreateFunction(f)
+        }
+        NodeTag::T_VariableSetStmt => {
+            let s = &*(node as *mut pg_sys::VariableSetStmt);
+            let value = nodes(s.args).into_iter().find_map(|a| constant_text(a));
+            K::Set { name: text(s.name).unwrap_or_default().to_ascii_lowercase(), value, local: s.is_local }
+        }
+        NodeTag::T_ViewStmt => {
+            let s = &*(node as *mut pg_sys::ViewStmt);
+            K::CreateView { name: range_var(s.view), materialized: false, or_replace: s.replace }
+        }
+        NodeTag::T_RefreshMatViewStmt => {
+            let s = &*(node as *mut pg_sys::RefreshMatViewStmt);
+            K::RefreshMaterializedView { name: range_var(s.relation), concurrently: s.concurrent }
+        }
+        NodeTag::T_CreateTrigStmt => {
+            let s = &*(node as *mut pg_sys::CreateTrigStmt);
+            K::CreateTrigger { table: range_var(s.relation), name: text(s.trigname).unwrap_or_default() }
+        }
+        NodeTag::T_CreateSchemaStmt => {
+            let s = &*(node as *mut pg_sys::CreateSchemaStmt);
+            K::CreateOther { object: ObjectKind::Schema, name: text(s.schemaname).map(|n| QualifiedName::unqualified(&n)) }
+        }
+        NodeTag::T_CreateSeqStmt | NodeTag::T_CompositeTypeStmt | NodeTag::T_CreateEnumStmt
+        | NodeTag::T_CreateDomainStmt | NodeTag::T_CreateExtensionStmt => {
+            K::CreateOther { object: ObjectKind::Other, name: None }
+        }
         _ => K::Other,
+    }
+}
+
+unsafe fn create_table(s: &pg_sys::CreateStmt) -> CreateTable {
+    let mut t = CreateTable {
+        name: range_var(s.relation),
+        if_not_exists: s.if_not_exists,
+        partitioned: !s.partspec.is_null(),
+        ..Default::default()
+    };
+    if !s.relation.is_null() {
+        let persistence = (*s.relation).relpersistence as u8;
+        t.unlogged = persistence == b'u';
+        t.temporary = persistence == b't';
+    }
+    for el in nodes(s.tableElts) {
+        match (*el).type_ {
+            NodeTag::T_ColumnDef => t.columns.push(column_def(&*(el as *mut pg_sys::ColumnDef))),
+            NodeTag::T_Constraint => t.constraints.push(constraint(&*(el as *mut pg_sys::Constraint))),
+            _ => {}
+        }
+    }
+    t
+}
+
+unsafe fn type_name(tn: *mut pg_sys::TypeName) -> TypeName {
+    if tn.is_null() {
+        return TypeName::default();
+    }
+    let mut parts: Vec<String> = nodes((*tn).names).into_iter().filter_map(|n| string_value(n)).collect();
+    let name = parts.pop().unwrap_or_default().to_ascii_lowercase();
+    let schema = parts.pop().filter(|s| s != "pg_catalog");
+    let modifiers = nodes((*tn).typmods)
+        .into_iter()
+        .filter_map(|m| constant_text(m).and_then(|t| t.parse::<i64>().ok()))
+        .collect();
+    TypeName { name, schema, modifiers, array: !(*tn).arrayBounds.is_null() }
+}
+
+unsafe fn column_def(c: &pg_sys::ColumnDef) -> ColumnDef {
+    let mut col = ColumnDef {
+        name: text(c.colname).unwrap_or_default(),
+        type_name: type_name(c.typeName),
+        not_null: c.is_not_null,
+        identity: c.identity != 0,
+        generated_stored: c.generated == b's' as std::ffi::c_char,
+        ..Default::default()
+    };
+    if !c.raw_default.is_null() {
+        col.default = Some(default_expr(c.raw_default));
+    }
+    for k in nodes(c.constraints).into_iter().filter(|n| (**n).type_ == NodeTag::T_Constraint) {
+        let k = &*(k as *mut pg_sys::Constraint);
+        use pg_sys::ConstrType as C;
+        match k.contype {
+            C::CONSTR_NOTNULL => col.not_null = true,
+            C::CONSTR_DEFAULT => col.default = Some(default_expr(k.raw_expr)),
+            C::CONSTR_IDENTITY => col.identity = true,
+            C::CONSTR_GENERATED => col.generated_stored = true,
+            C::CONSTR_PRIMARY => {
+                col.primary_key = true;
+                col.not_null = true;
+            }
+            C::CONSTR_UNIQUE => col.unique = true,
+            C::CONSTR_FOREIGN => col.references = Some(range_var(k.pktable)),
+            _ => {}
+        }
+    }
+    col
+}
+
+unsafe fn constraint(k: &pg_sys::Constraint) -> Constraint {
+    use pg_sys::ConstrType as C;
+    let kind = match k.contype {
+        C::CONSTR_PRIMARY => ConstraintKind::PrimaryKey,
+        C::CONSTR_UNIQUE => ConstraintKind::Unique,
+        C::CONSTR_CHECK => ConstraintKind::Check,
+        C::CONSTR_FOREIGN => ConstraintKind::ForeignKey,
+        C::CONSTR_EXCLUSION => ConstraintKind::Exclusion,
+        C::CONSTR_NOTNULL => ConstraintKind::NotNull,
+        _ => ConstraintKind::Other,
+    };
+    let columns_of = |l: *mut pg_sys::List| -> Vec<String> { nodes(l).into_iter().filter_map(|n| string_value(n)).collect() };
+    let columns = if kind == ConstraintKind::ForeignKey { columns_of(k.fk_attrs) } else { columns_of(k.keys) };
+    // CHECK (col IS NOT NULL): the documented way to make SET NOT NULL cheap
+    let checks_not_null = (kind == ConstraintKind::Check && !k.raw_expr.is_null() && (*k.raw_expr).type_ == NodeTag::T_NullTest)
+        .then(|| {
+            let t = &*(k.raw_expr as *mut pg_sys::NullTest);
+            if t.nulltesttype != pg_sys::NullTestType::IS_NOT_NULL || t.arg.is_null() {
+                return None;
+            }
+            let arg = t.arg as *mut pg_sys::Node;
+            if (*arg).type_ == NodeTag::T_ColumnRef {
+                nodes((*(arg as *mut pg_sys::ColumnRef)).fields).into_iter().filter_map(|f| string_value(f)).last()
+            } else {
+                None
+            }
+        })
+        .flatten();
+    Constraint {
+        name: text(k.conname),
+        kind,
+        not_valid: k.skip_validation,
+        using_index: text(k.indexname),
+        columns,
+        references: (!k.pktable.is_null()).then(|| range_var(k.pktable)),
+        checks_not_null,
+    }
+}
+
+unsafe fn alter_table_cmd(c: &pg_sys::AlterTableCmd) -> AlterTableCmd {
+    use pg_sys::AlterTableType as A;
+    use AlterTableCmd as T;
+    let name = text(c.name).unwrap_or_default();
+    let def = c.def;
+    let is = |tag: NodeTag| !def.is_null() && (*def).type_ == tag;
+    match c.subtype {
+        A::AT_AddColumn | A::AT_AddColumnRecurse if is(NodeTag::T_ColumnDef) => {
+            T::AddColumn { column: column_def(&*(def as *mut pg_sys::ColumnDef)), if_not_exists: c.missing_ok }
+        }
+        A::AT_DropColumn | A::AT_DropColumnRecurse => T::DropColumn {
+            name,
+            if_exists: c.missing_ok,
+            cascade: c.behavior == pg_sys::DropBehavior::DROP_CASCADE,
+        },
+        A::AT_AlterColumnType if is(NodeTag::T_ColumnDef) => {
+            let cd = &*(def as *mut pg_sys::ColumnDef);
+            T::AlterColumnType { column: name, type_name: type_name(cd.typeName), using: !cd.raw_default.is_null() }
+        }
+        A::AT_SetNotNull => T::SetNotNull { column: name },
+        A::AT_DropNotNull => T::DropNotNull { column: name },
+        A::AT_ColumnDefault if def.is_null() => T::DropDefault { column: name },
+        A::AT_ColumnDefault => T::SetDefault { column: name, default: default_expr(def) },
+        A::AT_AddConstraint | A::AT_AddConstraintRecurse if is(NodeTag::T_Constraint) => {
+            T::AddConstraint(constraint(&*(def as *mut pg_sys::Constraint)))
+        }
+        A::AT_ValidateConstraint | A::AT_ValidateConstraintRecurse => T::ValidateConstraint { name },
+        A::AT_DropConstraint | A::AT_DropConstraintRecurse => T::DropConstraint {
+            name,
+            if_exists: c.missing_ok,
+            cascade: c.behavior == pg_sys::DropBehavior::DROP_CASCADE,
+        },
+        A::AT_SetLogged => T::SetLogged,
+        A::AT_SetUnLogged => T::SetUnlogged,
+        A::AT_SetTableSpace => T::SetTablespace,
+        A::AT_SetStatistics => T::SetStatistics { column: name },
+        A::AT_AttachPartition | A::AT_DetachPartition if is(NodeTag::T_PartitionCmd) => {
+            let p = &*(def as *mut pg_sys::PartitionCmd);
+            if c.subtype == A::AT_AttachPartition {
+                T::AttachPartition { partition: range_var(p.name) }
+            } else {
+                T::DetachPartition { partition: range_var(p.name), concurrently: p.concurrent }
+            }
+        }
+        other => T::Other(format!("subcommand {other}")),
+    }
+}
+
+/// Functions whose result differs per row: as a column default they force
+/// a table rewrite.
+const VOLATILE: &[&str] = &[
+    "random", "clock_timestamp", "timeofday", "gen_random_uuid", "uuid_generate_v1", "uuid_generate_v1mc",
+    "uuid_generate_v4", "nextval", "txid_current", "statement_timestamp", "setseed", "random_normal",
+];
+/// Stable or immutable built-ins commonly used as defaults: evaluated once.
+const NOT_VOLATILE: &[&str] = &[
+    "now", "transaction_timestamp", "current_timestamp", "current_date", "localtimestamp", "lower", "upper",
+    "jsonb_build_object", "json_build_object", "to_jsonb", "array", "coalesce", "make_interval", "timezone",
+    "current_setting", "length", "concat", "md5", "abs", "greatest", "least",
+];
+
+unsafe fn default_expr(expr: *mut pg_sys::Node) -> DefaultExpr {
+    if expr.is_null() {
+        return DefaultExpr::Constant;
+    }
+    match (*expr).type_ {
+        NodeTag::T_A_Const => DefaultExpr::Constant,
+        NodeTag::T_TypeCast => default_expr((*(expr as *mut pg_sys::TypeCast)).arg),
+        NodeTag::T_SQLValueFunction => DefaultExpr::Stable,
+        NodeTag::T_FuncCall => {
+            let f = &*(expr as *mut pg_sys::FuncCall);
+            let name = dotted_name(f.funcname).map(|n| n.name.to_ascii_lowercase()).unwrap_or_default();
+            if VOLATILE.contains(&name.as_str()) {
+                DefaultExpr::Volatile(name)
+            } else if NOT_VOLATILE.contains(&name.as_str()) {
+                // still volatile if an argument is
+                match nodes(f.args).into_iter().map(|a| default_expr(a)).find(|d| !matches!(d, DefaultExpr::Constant | DefaultExpr::Stable)) {
+                    Some(d) => d,
+                    None => DefaultExpr::Stable,
+                }
+            } else {
+                DefaultExpr::Unknown(name)
+            }
+        }
+        NodeTag::T_A_Expr => {
+            let e = &*(expr as *mut pg_sys::A_Expr);
+            for side in [e.lexpr, e.rexpr] {
+                if !side.is_null() {
+                    let d = default_expr(side);
+                    if !matches!(d, DefaultExpr::Constant | DefaultExpr::Stable) {
+                        return d;
+                    }
+                }
+            }
+            DefaultExpr::Stable
+        }
+        _ => DefaultExpr::Unknown("expression".into()),
+    }
+}
+
+/// The text of a constant (`'5s'`, `5`, `on`), if the node is one.
+unsafe fn constant_text(node: *mut pg_sys::Node) -> Option<String> {
+    if node.is_null() {
+        return None;
+    }
+    match (*node).type_ {
+        NodeTag::T_A_Const => {
+            let c = &*(node as *mut pg_sys::A_Const);
+            if c.isnull {
+                return None;
+            }
+            let v = &c.val as *const pg_sys::ValUnion as *mut pg_sys::Node;
+            match (*v).type_ {
+                NodeTag::T_Integer => Some((*(v as *mut pg_sys::Integer)).ival.to_string()),
+                NodeTag::T_Float => text((*(v as *mut pg_sys::Float)).fval),
+                NodeTag::T_String => text((*(v as *mut pg_sys::String)).sval),
+                NodeTag::T_Boolean => Some((*(v as *mut pg_sys::Boolean)).boolval.to_string()),
+                _ => None,
+            }
+        }
+        NodeTag::T_TypeCast => constant_text((*(node as *mut pg_sys::TypeCast)).arg),
+        NodeTag::T_String => string_value(node),
+        _ => None,
     }
 }
 
@@ -177,7 +522,7 @@ pub unsafe fn dotted_name(list: *mut pg_sys::List) -> Option<QualifiedName> {
 
 /// The name of one object of a `DROP`: a dotted name, a bare `String`
 /// (schemas, extensions), a function signature or a type name.
-unsafe fn object_name(node: *mut pg_sys::Node) -> Option<QualifiedName> {
+pub unsafe fn object_name(node: *mut pg_sys::Node) -> Option<QualifiedName> {
     match (*node).type_ {
         NodeTag::T_List => dotted_name(node as *mut pg_sys::List),
         NodeTag::T_String => string_value(node).map(|n| QualifiedName::unqualified(&n)),
@@ -187,7 +532,7 @@ unsafe fn object_name(node: *mut pg_sys::Node) -> Option<QualifiedName> {
     }
 }
 
-fn object_kind(t: pg_sys::ObjectType::Type) -> ObjectKind {
+pub fn object_kind(t: pg_sys::ObjectType::Type) -> ObjectKind {
     use pg_sys::ObjectType as O;
     match t {
         O::OBJECT_TABLE => ObjectKind::Table,
@@ -233,7 +578,7 @@ unsafe fn option_off(list: *mut pg_sys::List, name: &str) -> bool {
 }
 
 /// The boolean value of an option without raising an error on odd spellings.
-unsafe fn bool_arg(d: *mut pg_sys::DefElem) -> Option<bool> {
+pub unsafe fn bool_arg(d: *mut pg_sys::DefElem) -> Option<bool> {
     let arg = (*d).arg;
     if arg.is_null() {
         return Some(true);

@@ -7,7 +7,10 @@
 //! that no rule cares about are kept as [`StatementKind::Other`] with their
 //! command tag, so nothing is ever dropped on the floor.
 
+pub mod table;
 pub mod transaction;
+
+pub use table::*;
 
 use crate::source::Span;
 use serde::{Deserialize, Serialize};
@@ -68,6 +71,21 @@ pub enum StatementKind {
     Copy { client_side: bool },
     /// `DISCARD ALL` and friends.
     Discard { all: bool },
+    CreateTable(CreateTable),
+    AlterTable(AlterTable),
+    Rename(Rename),
+    /// `INSERT`, `UPDATE`, `DELETE`, `MERGE` on a table.
+    Dml(Dml),
+    Truncate { tables: Vec<QualifiedName> },
+    CreateFunction(CreateFunction),
+    /// `SET [LOCAL] name = value` (`lock_timeout`, `statement_timeout` ...).
+    Set { name: String, value: Option<String>, local: bool },
+    /// `CREATE [OR REPLACE] VIEW` / `CREATE MATERIALIZED VIEW`.
+    CreateView { name: QualifiedName, materialized: bool, or_replace: bool },
+    RefreshMaterializedView { name: QualifiedName, concurrently: bool },
+    CreateTrigger { table: QualifiedName, name: String },
+    /// `CREATE SCHEMA`, `CREATE TYPE`, `CREATE EXTENSION` ...: something new and empty.
+    CreateOther { object: ObjectKind, name: Option<QualifiedName> },
     /// Anything no rule looks at.
     Other,
 }

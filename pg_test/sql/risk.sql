@@ -1,0 +1,79 @@
+-- Risk assessment without running: locks, rewrites, data loss, backward
+-- compatibility, recommendations, inverses and a tier per migration.
+CREATE EXTENSION confiture;
+SET client_min_messages = warning;
+SET IntervalStyle = postgres;  -- pg_regress would print '@ 5 mins'
+CREATE TABLE risk_r (id int PRIMARY KEY);
+CREATE TABLE risk_t (id int PRIMARY KEY, a int CHECK (a > -100), b text);
+INSERT INTO risk_r SELECT g FROM generate_series(1, 10) g;
+INSERT INTO risk_t SELECT g, g % 10 + 1, 'b' || g FROM generate_series(1, 100) g;
+
+-- Every documented lock fact, checked three ways: the table in core, what
+-- confiture.assess says, and what the server really takes (run in a
+-- savepoint that is rolled back).
+SELECT f.operation, f.lock AS documented,
+       (SELECT a.lock FROM confiture.assess(f.example) a WHERE a.statement = 1) AS assessed,
+       (SELECT string_agg(DISTINCT p.mode, ',') FROM confiture.probe_locks(f.example) p
+         WHERE p.relation = 'risk_t' AND p.mode = f.lock) AS observed,
+       f.rewrites,
+       (SELECT a.rewrite FROM confiture.assess(f.example) a WHERE a.statement = 1) AS assessed_rewrite
+  FROM confiture.lock_facts() f;
+
+-- The rewrite facts, against the server: does the table get a new file?
+CREATE FUNCTION rewrites(sql text) RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE before oid := (SELECT relfilenode FROM pg_class WHERE relname = 'risk_t'); after oid;
+BEGIN
+    BEGIN
+        EXECUTE sql;
+        after := (SELECT relfilenode FROM pg_class WHERE oid = 'risk_t'::regclass);
+        RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = 'undo';
+    EXCEPTION WHEN raise_exception THEN NULL;
+    END;
+    RETURN after IS DISTINCT FROM before;
+END $$;
+SELECT operation, rewrites AS documented, rewrites(example) AS observed
+  FROM confiture.lock_facts() WHERE example LIKE 'ALTER TABLE risk_t%' AND example NOT LIKE '%RENAME%';
+
+-- A migration assessed statement by statement; row 0 is the migration's tier.
+SELECT statement, line, lock, blocks, rewrite, full_scan, data_loss IS NOT NULL AS data_loss,
+       compatibility IS NOT NULL AS breaks_code, tier, inverse
+  FROM confiture.assess($$
+    CREATE TABLE w_orders (id bigint PRIMARY KEY, total numeric);
+    CREATE INDEX ON w_orders (total);
+    ALTER TABLE risk_t ADD COLUMN c text;
+    ALTER TABLE risk_t ADD COLUMN d timestamptz DEFAULT clock_timestamp();
+    ALTER TABLE risk_t ALTER COLUMN a TYPE bigint;
+    ALTER TABLE risk_t ADD CONSTRAINT risk_fk FOREIGN KEY (a) REFERENCES risk_r (id) NOT VALID;
+    ALTER TABLE risk_t VALIDATE CONSTRAINT risk_fk;
+    ALTER TABLE risk_t RENAME COLUMN b TO b2;
+    ALTER TABLE risk_t DROP COLUMN c;
+    UPDATE risk_t SET a = 1;
+  $$);
+
+-- Recommendations name the safe form.
+SELECT statement, unnest(recommendations) AS recommendation
+  FROM confiture.assess($$
+    CREATE INDEX risk_i ON risk_t (b);
+    ALTER TABLE risk_t ADD CONSTRAINT risk_fk FOREIGN KEY (a) REFERENCES risk_r (id);
+    ALTER TABLE risk_t ALTER COLUMN a SET NOT NULL;
+  $$) WHERE statement > 0;
+
+-- SET lock_timeout earlier in the script silences that recommendation.
+SELECT count(*) FILTER (WHERE r LIKE 'SET lock_timeout%') AS lock_timeout_advice
+  FROM confiture.assess($$SET lock_timeout = '5s'; ALTER TABLE risk_t ADD COLUMN e int;$$), unnest(recommendations) r;
+
+-- The reasons of a migration's tier, and assess_migration for registered ones.
+SELECT confiture.register('1', 'drop and rename', 'ALTER TABLE risk_t DROP COLUMN b; ALTER TABLE risk_t RENAME TO risk_t_old;');
+SELECT statement, tier, reasons FROM confiture.assess_migration('1');
+
+-- Bad input
+SELECT * FROM confiture.assess('ALTER TABLE');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT * FROM confiture.assess(NULL);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT * FROM confiture.assess_migration('nope');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+
+DROP EXTENSION confiture;
+DROP FUNCTION rewrites(text);
+DROP TABLE risk_t, risk_r;

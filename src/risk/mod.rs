@@ -1,0 +1,232 @@
+//! Risk assessment without running: `confiture.assess(sql)`,
+//! `confiture.assess_migration(version)`, and the lock facts behind them
+//! (`confiture.lock_facts()`, checked with `confiture.probe_locks(sql)`).
+
+use crate::ddl::parse;
+use crate::error::{require, Error, Kind, Result};
+use crate::migrate::ledger;
+use crate::subxact::Subtransaction;
+use confiture_core::risk::{self, locks::FACTS, Assessment, Context, Tier};
+use confiture_core::source;
+use pgrx::datum::Interval;
+use pgrx::prelude::*;
+
+/// One row of an assessment: statement 0 is the whole script's tier.
+struct Row {
+    statement: i32,
+    line: Option<i32>,
+    sql: Option<String>,
+    a: Option<Assessment>,
+    tier: Tier,
+    reasons: Vec<String>,
+    estimate_ms: Option<f64>,
+}
+
+fn rows_of(sql: &str, what: &str) -> Result<Vec<Row>> {
+    let statements = parse::parse(sql).map_err(|e| {
+        Error::new(Kind::SyntaxError, format!("{what} does not parse: {}", e.message))
+            .detail(if e.location().is_empty() { "No position reported.".into() } else { format!("At {}.", e.location()) })
+            .hint("Only SQL this server can parse can be assessed.")
+    })?;
+    let mut ctx = Context::default();
+    let mut rows = Vec::with_capacity(statements.len() + 1);
+    let mut assessments = Vec::with_capacity(statements.len());
+    for (i, stmt) in statements.iter().enumerate() {
+        let a = risk::assess(stmt, &ctx);
+        ctx.after(stmt);
+        let per_row = risk::micros_per_row(&a);
+        let estimate_ms = table_rows(&a.tables).map(|rows| rows * per_row / 1000.0);
+        rows.push(Row {
+            statement: i as i32 + 1,
+            line: Some(source::line_col(sql, stmt.span.start).0 as i32),
+            sql: Some(stmt.span.text(sql).to_owned()),
+            tier: a.tier,
+            reasons: a.reasons.clone(),
+            estimate_ms,
+            a: Some(a.clone()),
+        });
+        assessments.push(a);
+    }
+    let (tier, reasons) = risk::migration_tier(&assessments);
+    let total: Option<f64> = rows.iter().map(|r| r.estimate_ms).sum();
+    rows.insert(0, Row { statement: 0, line: None, sql: None, a: None, tier, reasons, estimate_ms: total });
+    Ok(rows)
+}
+
+/// Rows of the largest existing table among `tables` (planner statistics).
+fn table_rows(tables: &[String]) -> Option<f64> {
+    if tables.is_empty() {
+        return Some(0.0);
+    }
+    ledger::first_value::<f64>(
+        "SELECT max(greatest(c.reltuples, 0))::float8 FROM unnest($1::text[]) t
+           JOIN pg_catalog.pg_class c ON c.oid = to_regclass(t)",
+        &[tables.to_vec().into()],
+    )
+    .ok()
+    .flatten()
+}
+
+type AssessRow = (
+    i32,
+    Option<i32>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<Vec<String>>,
+    Option<String>,
+    Option<bool>,
+    Option<String>,
+    Option<String>,
+    Option<Vec<String>>,
+    Option<String>,
+    String,
+    Vec<String>,
+    Option<Interval>,
+);
+
+fn to_tuples(rows: Vec<Row>) -> Vec<AssessRow> {
+    rows.into_iter()
+        .map(|r| {
+            let a = r.a;
+            (
+                r.statement,
+                r.line,
+                r.sql,
+                a.as_ref().and_then(|a| a.lock.map(str::to_owned)),
+                a.as_ref().map(|a| a.blocks.to_owned()),
+                a.as_ref().map(|a| a.locked.clone()),
+                a.as_ref().map(|a| a.rewrite.as_str().to_owned()),
+                a.as_ref().map(|a| a.full_scan),
+                a.as_ref().and_then(|a| a.data_loss.clone()),
+                a.as_ref().and_then(|a| a.compatibility.clone()),
+                a.as_ref().map(|a| a.recommendations.clone()),
+                a.as_ref().map(|a| a.inverse.clone().unwrap_or_else(|| "irreversible".into())),
+                r.tier.as_str().to_owned(),
+                r.reasons,
+                r.estimate_ms.map(|ms| Interval::from_micros((ms * 1000.0) as i64)),
+            )
+        })
+        .collect()
+}
+
+/// Assess SQL without running it: one row per statement (and row 0 for
+/// the whole script): lock, what it blocks, rewrite, full scan, data loss,
+/// backward compatibility, recommendations, inverse, tier and reasons.
+#[pg_extern]
+fn assess(
+    sql: Option<String>,
+) -> Result<
+    TableIterator<
+        'static,
+        (
+            name!(statement, i32),
+            name!(line, Option<i32>),
+            name!(sql, Option<String>),
+            name!(lock, Option<String>),
+            name!(blocks, Option<String>),
+            name!(locked, Option<Vec<String>>),
+            name!(rewrite, Option<String>),
+            name!(full_scan, Option<bool>),
+            name!(data_loss, Option<String>),
+            name!(compatibility, Option<String>),
+            name!(recommendations, Option<Vec<String>>),
+            name!(inverse, Option<String>),
+            name!(tier, String),
+            name!(reasons, Vec<String>),
+            name!(estimated_duration, Option<Interval>),
+        ),
+    >,
+> {
+    let sql = require(sql, "confiture.assess", "sql")?;
+    Ok(TableIterator::new(to_tuples(rows_of(&sql, "the SQL")?)))
+}
+
+/// Assess a registered migration's up SQL.
+#[pg_extern]
+fn assess_migration(
+    version: Option<String>,
+) -> Result<
+    TableIterator<
+        'static,
+        (
+            name!(statement, i32),
+            name!(line, Option<i32>),
+            name!(sql, Option<String>),
+            name!(lock, Option<String>),
+            name!(blocks, Option<String>),
+            name!(locked, Option<Vec<String>>),
+            name!(rewrite, Option<String>),
+            name!(full_scan, Option<bool>),
+            name!(data_loss, Option<String>),
+            name!(compatibility, Option<String>),
+            name!(recommendations, Option<Vec<String>>),
+            name!(inverse, Option<String>),
+            name!(tier, String),
+            name!(reasons, Vec<String>),
+            name!(estimated_duration, Option<Interval>),
+        ),
+    >,
+> {
+    let version = require(version, "confiture.assess_migration", "version")?;
+    let Some(m) = ledger::find(&version)? else {
+        return Err(Error::new(Kind::UndefinedObject, format!("migration {version} is not registered"))
+            .detail("confiture.assess_migration looks it up in confiture.migrations.")
+            .hint("SELECT version FROM confiture.status() lists the registered versions.")
+            .into());
+    };
+    Ok(TableIterator::new(to_tuples(rows_of(&m.up_sql, &format!("migration {version}"))?)))
+}
+
+/// The documented lock of each kind of statement, with an example.
+#[pg_extern(immutable, parallel_safe)]
+fn lock_facts() -> TableIterator<
+    'static,
+    (name!(operation, String), name!(example, String), name!(lock, String), name!(rewrites, bool)),
+> {
+    TableIterator::new(FACTS.iter().map(|f| (f.operation.into(), f.example.into(), f.lock.into(), f.rewrites)))
+}
+
+/// Run `sql` in a savepoint that is always rolled back and return the
+/// table locks it took (relation, mode): what this server really does.
+#[pg_extern]
+fn probe_locks(sql: Option<String>) -> Result<TableIterator<'static, (name!(relation, String), name!(mode, String))>> {
+    let sql = require(sql, "confiture.probe_locks", "sql")?;
+    crate::migrate::refuse_nested("confiture.probe_locks")?;
+    // (relation oid, name, mode); names are read before running, since a
+    // dropped or renamed relation no longer has its old name afterwards
+    let read = || -> Vec<(i64, String, String)> {
+        Spi::connect_mut(|c| {
+            c.update(
+                "SELECT l.relation::int8, l.relation::regclass::text, l.mode FROM pg_catalog.pg_locks l
+                  WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.granted
+                    AND l.relation NOT IN (SELECT oid FROM pg_catalog.pg_class
+                                            WHERE relnamespace = 'pg_catalog'::regnamespace)",
+                None,
+                &[],
+            )?
+            .map(|r| Ok((r.get(1)?.unwrap_or(0), r.get(2)?.unwrap_or_default(), r.get(3)?.unwrap_or_default())))
+            .collect::<std::result::Result<Vec<_>, pgrx::spi::SpiError>>()
+        })
+        .unwrap_or_default()
+    };
+    let names: std::collections::BTreeMap<i64, String> = ledger::first_value::<pgrx::JsonB>(
+        "SELECT jsonb_object_agg(c.oid::int8::text, c.oid::regclass::text) FROM pg_catalog.pg_class c
+          WHERE c.relnamespace <> 'pg_catalog'::regnamespace",
+        &[],
+    )?
+    .and_then(|j| serde_json::from_value::<std::collections::BTreeMap<String, String>>(j.0).ok())
+    .map(|m| m.into_iter().filter_map(|(k, v)| Some((k.parse().ok()?, v))).collect())
+    .unwrap_or_default();
+    let before = read();
+    let outcome = Subtransaction::new().always_roll_back().run(|| {
+        Spi::run(&sql).unwrap_or_else(|e| Error::new(Kind::InvalidArgument, e.to_string()).raise());
+        read()
+    });
+    match outcome {
+        Ok(after) => Ok(TableIterator::new(after.into_iter().filter(move |l| !before.contains(l)).map(move |(oid, name, mode)| {
+            (names.get(&oid).cloned().unwrap_or(name), mode)
+        }))),
+        Err(f) => f.rethrow(),
+    }
+}
