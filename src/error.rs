@@ -31,6 +31,8 @@ pub enum Kind {
     InsufficientPrivilege,
     /// Retry the transaction (40001).
     SerializationFailure,
+    /// A statement rejected by the lint guard (42P17).
+    LintViolation,
     /// A check the user asked for found a violation (23514).
     CheckViolation,
     /// SQL text does not parse (42601).
@@ -56,6 +58,7 @@ impl Kind {
             Kind::LockNotAvailable => ERRCODE_LOCK_NOT_AVAILABLE,
             Kind::InsufficientPrivilege => ERRCODE_INSUFFICIENT_PRIVILEGE,
             Kind::CheckViolation => ERRCODE_CHECK_VIOLATION,
+            Kind::LintViolation => ERRCODE_INVALID_OBJECT_DEFINITION,
             Kind::SerializationFailure => ERRCODE_T_R_SERIALIZATION_FAILURE,
             Kind::SyntaxError => ERRCODE_SYNTAX_ERROR,
             Kind::Timeout => ERRCODE_QUERY_CANCELED,

@@ -10,6 +10,7 @@ pub mod dryrun;
 pub mod error;
 pub mod guc;
 pub mod hooks;
+pub mod lint;
 pub mod migrate;
 pub mod privilege;
 pub mod risk;

@@ -8,6 +8,7 @@ pub mod checksum;
 pub mod ddl;
 pub mod estimate;
 pub mod hooks;
+pub mod lint;
 pub mod plan;
 pub mod risk;
 pub mod source;

@@ -12,6 +12,8 @@ pub struct Current {
     pub version: String,
     /// The statement of the migration being executed (its own text).
     pub statement: Option<String>,
+    /// The comments just before it (for `-- confiture:ignore` in the guard).
+    pub leading: Option<String>,
     pub dry_run: bool,
 }
 
@@ -42,7 +44,7 @@ pub struct Entered(());
 
 pub fn enter(version: &str, dry_run: bool) -> Entered {
     CURRENT.with(|c| {
-        *c.borrow_mut() = Some(Current { version: version.to_owned(), statement: None, dry_run })
+        *c.borrow_mut() = Some(Current { version: version.to_owned(), statement: None, leading: None, dry_run })
     });
     Entered(())
 }
@@ -54,9 +56,14 @@ impl Drop for Entered {
 }
 
 pub fn set_statement(statement: Option<&str>) {
+    set_statement_with_comments(statement, None);
+}
+
+pub fn set_statement_with_comments(statement: Option<&str>, leading: Option<&str>) {
     CURRENT.with(|c| {
         if let Some(m) = c.borrow_mut().as_mut() {
             m.statement = statement.map(str::to_owned);
+            m.leading = leading.map(str::to_owned);
         }
     });
 }

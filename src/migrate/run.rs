@@ -58,9 +58,12 @@ impl Script<'_> {
     /// Run every statement in the current transaction; on error, `failed`
     /// holds the index of the statement that raised it.
     pub fn execute(&self, failed: &Cell<usize>, mut observer: Option<&mut dyn Observer>) {
-        for (i, text) in self.texts().enumerate() {
+        let mut prev_end = 0;
+        for (i, (stmt, text)) in self.statements.iter().zip(self.texts()).enumerate() {
             failed.set(i);
-            context::set_statement(Some(text));
+            let leading = source::leading_comments(self.sql, prev_end, stmt.span.start);
+            prev_end = stmt.span.end;
+            context::set_statement_with_comments(Some(text), Some(leading));
             let mut run = || {
                 if let Err(e) = Spi::run(text) {
                     // SPI refuses a few statements itself (e.g. transaction control).

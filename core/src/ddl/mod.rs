@@ -40,6 +40,22 @@ impl std::fmt::Display for QualifiedName {
     }
 }
 
+impl Statement {
+    /// The existing tables the statement works on (for deciding whether
+    /// they were created in the same transaction).
+    pub fn target_tables(&self) -> Vec<QualifiedName> {
+        match &self.kind {
+            StatementKind::CreateIndex(ci) => vec![ci.table.clone()],
+            StatementKind::AlterTable(at) => vec![at.table.clone()],
+            StatementKind::Rename(r) => vec![r.target.clone()],
+            StatementKind::Dml(d) => vec![d.table.clone()],
+            StatementKind::Truncate { tables } => tables.clone(),
+            StatementKind::Drop(d) => d.names.clone(),
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// One statement of a migration or one DDL command seen by an event trigger.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Statement {

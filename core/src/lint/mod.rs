@@ -1,0 +1,190 @@
+//! Lint rules over migration SQL. Each rule is a file under `rules/`: an
+//! id, a default severity, a one-line message, why it matters and the safe
+//! alternative, and a check over one statement of the DDL model that knows
+//! what earlier statements of the same script did ([`Context`]).
+
+pub mod catalog;
+pub mod ignore;
+pub mod identifiers;
+pub mod rules;
+
+use crate::ddl::{QualifiedName, Statement, StatementKind, AlterTableCmd, ConstraintKind};
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s {
+            "info" => Some(Severity::Info),
+            "warning" => Some(Severity::Warning),
+            "error" => Some(Severity::Error),
+            _ => None,
+        }
+    }
+}
+
+/// A rule: what it flags, why, and what to do instead.
+pub struct Rule {
+    pub id: &'static str,
+    pub severity: Severity,
+    pub message: &'static str,
+    pub why: &'static str,
+    pub alternative: &'static str,
+    pub check: fn(&Statement, &Context, &mut Vec<Hit>),
+}
+
+/// One thing a rule found in one statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    pub object: String,
+    /// Specific message; the rule's own when empty.
+    pub detail: String,
+}
+
+impl Hit {
+    pub fn on(object: impl ToString, detail: impl Into<String>) -> Hit {
+        Hit { object: object.to_string(), detail: detail.into() }
+    }
+}
+
+/// A finding, located in the source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub severity: Severity,
+    pub object: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+    pub suggestion: &'static str,
+}
+
+/// What the statements before this one did, and what the server knows
+/// (in the DDL guard, tables created earlier in the same transaction).
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    pub created_tables: BTreeSet<String>,
+    /// Columns with a validated `CHECK (col IS NOT NULL)` added earlier.
+    pub not_null_checked: BTreeSet<String>,
+    pub lock_timeout: bool,
+    /// Source text of the current statement (for identifier lengths).
+    pub text: String,
+}
+
+impl Context {
+    pub fn is_new(&self, t: &QualifiedName) -> bool {
+        self.created_tables.contains(&t.name)
+    }
+
+    /// Remember what `stmt` did for the statements after it.
+    pub fn after(&mut self, stmt: &Statement) {
+        match &stmt.kind {
+            StatementKind::CreateTable(t) => {
+                self.created_tables.insert(t.name.name.clone());
+            }
+            StatementKind::Set { name, value, .. } if name == "lock_timeout" => {
+                self.lock_timeout = value.as_deref().is_some_and(|v| v != "0");
+            }
+            StatementKind::AlterTable(at) => {
+                for c in &at.commands {
+                    if let AlterTableCmd::AddConstraint(k) = c {
+                        if k.kind == ConstraintKind::Check {
+                            if let Some(col) = &k.checks_not_null {
+                                self.not_null_checked.insert(col.clone());
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Configuration from the server's tables: rules switched off, severity
+/// overrides, exemptions by object pattern.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub disabled: BTreeSet<String>,
+    pub severities: Vec<(String, Severity)>,
+    /// (rule or "*", SQL LIKE pattern on the object)
+    pub exemptions: Vec<(String, String)>,
+}
+
+impl Config {
+    fn severity(&self, rule: &Rule) -> Severity {
+        self.severities.iter().find(|(r, _)| r == rule.id).map(|(_, s)| *s).unwrap_or(rule.severity)
+    }
+    fn exempt(&self, rule: &str, object: &str) -> bool {
+        self.exemptions
+            .iter()
+            .any(|(r, p)| (r == rule || r == "*") && crate::hooks::like(p, object))
+    }
+}
+
+/// Lint every statement of a script. `statements` come from the server's
+/// parser; `src` is the script text (for positions and ignore comments).
+pub fn lint(src: &str, statements: &[Statement], config: &Config, ctx: &mut Context) -> Vec<Finding> {
+    let file_ignores = ignore::file_ignores(src);
+    let mut out = Vec::new();
+    let mut prev_end = 0;
+    for stmt in statements {
+        let ignores = ignore::statement_ignores(src, prev_end, stmt.span.start);
+        prev_end = stmt.span.end;
+        ctx.text = stmt.span.text(src).to_owned();
+        let (line, column) = crate::source::line_col(src, stmt.span.start);
+        for f in check(stmt, config, ctx) {
+            if file_ignores.contains(f.rule) || ignores.contains(f.rule) || ignores.contains("all") {
+                continue;
+            }
+            out.push(Finding { line, column, ..f });
+        }
+        ctx.after(stmt);
+    }
+    out
+}
+
+/// The findings of one statement (line and column left at 0).
+pub fn check(stmt: &Statement, config: &Config, ctx: &Context) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for rule in rules::ALL {
+        if config.disabled.contains(rule.id) {
+            continue;
+        }
+        let mut hits = Vec::new();
+        (rule.check)(stmt, ctx, &mut hits);
+        for h in hits {
+            if config.exempt(rule.id, &h.object) {
+                continue;
+            }
+            out.push(Finding {
+                rule: rule.id,
+                severity: config.severity(rule),
+                message: if h.detail.is_empty() { rule.message.to_owned() } else { h.detail },
+                object: h.object,
+                line: 0,
+                column: 0,
+                suggestion: rule.alternative,
+            });
+        }
+    }
+    out
+}
+
+pub fn rule(id: &str) -> Option<&'static Rule> {
+    rules::ALL.iter().copied().find(|r| r.id == id)
+}

@@ -1,0 +1,26 @@
+use crate::ddl::{AlterTableCmd, Statement, StatementKind};
+use crate::lint::{Context, Hit, Rule, Severity};
+
+pub static RULE: Rule = Rule {
+    id: "change-column-type",
+    severity: Severity::Error,
+    message: "changing a column's type rewrites the table under ACCESS EXCLUSIVE (and changes what running code reads)",
+    why: "Except for a few binary-compatible changes (varchar to text, widening varchar), every row and index is rewritten while reads and writes wait.",
+    alternative: "Add a column of the new type, backfill it in batches, move the code to it, then drop the old column.",
+    check,
+};
+
+fn check(stmt: &Statement, ctx: &Context, out: &mut Vec<Hit>) {
+    if let StatementKind::AlterTable(at) = &stmt.kind {
+        if ctx.is_new(&at.table) {
+            return;
+        }
+        for c in &at.commands {
+            if let AlterTableCmd::AlterColumnType { column, type_name, .. } = c {
+                out.push(Hit::on(format!("{}.{column}", at.table), format!(
+                    "column {column} of {} changes type to {type_name}", at.table
+                )));
+            }
+        }
+    }
+}

@@ -1,0 +1,30 @@
+use crate::ddl::{AlterTableCmd, ConstraintKind, Statement, StatementKind};
+use crate::lint::{Context, Hit, Rule, Severity};
+
+pub static RULE: Rule = Rule {
+    id: "constraint-not-valid",
+    severity: Severity::Error,
+    message: "adding a foreign key or check constraint validates every row while holding a lock",
+    why: "Without NOT VALID the whole table is scanned under the lock (SHARE ROW EXCLUSIVE on both tables for a foreign key, ACCESS EXCLUSIVE for a check).",
+    alternative: "ADD CONSTRAINT ... NOT VALID, then ALTER TABLE ... VALIDATE CONSTRAINT in a later statement (SHARE UPDATE EXCLUSIVE only).",
+    check,
+};
+
+fn check(stmt: &Statement, ctx: &Context, out: &mut Vec<Hit>) {
+    if let StatementKind::AlterTable(at) = &stmt.kind {
+        if ctx.is_new(&at.table) {
+            return;
+        }
+        for c in &at.commands {
+            if let AlterTableCmd::AddConstraint(k) = c {
+                if matches!(k.kind, ConstraintKind::ForeignKey | ConstraintKind::Check) && !k.not_valid {
+                    let what = if k.kind == ConstraintKind::ForeignKey { "foreign key" } else { "check constraint" };
+                    out.push(Hit::on(&at.table, format!(
+                        "{what} {} on {} is added without NOT VALID: every row is checked under the lock",
+                        k.name.as_deref().unwrap_or(""), at.table
+                    )));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,26 @@
+use crate::ddl::{AlterTableCmd, Statement, StatementKind};
+use crate::lint::{Context, Hit, Rule, Severity};
+
+pub static RULE: Rule = Rule {
+    id: "set-not-null",
+    severity: Severity::Warning,
+    message: "SET NOT NULL scans the whole table under ACCESS EXCLUSIVE",
+    why: "PostgreSQL checks every row while blocking reads and writes, unless a validated CHECK (col IS NOT NULL) already proves it.",
+    alternative: "ADD CONSTRAINT ... CHECK (col IS NOT NULL) NOT VALID; VALIDATE CONSTRAINT; then SET NOT NULL (no scan) and drop the check.",
+    check,
+};
+
+fn check(stmt: &Statement, ctx: &Context, out: &mut Vec<Hit>) {
+    if let StatementKind::AlterTable(at) = &stmt.kind {
+        if ctx.is_new(&at.table) {
+            return;
+        }
+        for c in &at.commands {
+            if let AlterTableCmd::SetNotNull { column } = c {
+                if !ctx.not_null_checked.contains(column) {
+                    out.push(Hit::on(format!("{}.{column}", at.table), ""));
+                }
+            }
+        }
+    }
+}

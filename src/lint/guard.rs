@@ -1,0 +1,135 @@
+//! The DDL guard: an event trigger on `ddl_command_start` that lints each
+//! DDL statement as the server runs it, per `confiture.lint_mode`: `off`
+//! (returns at once), `warn` (a WARNING listing the findings), `enforce`
+//! (an ERROR for findings of severity error: the statement does not run).
+//! Statements run by `confiture.migrate` go through it too.
+
+use crate::ddl::convert;
+use crate::error::{Error, Kind};
+use crate::guc::{LintMode, LINT_MODE};
+use crate::migrate::context;
+use confiture_core::lint::{self, ignore, Context, Finding, Severity};
+use confiture_core::source::Span;
+use pgrx::prelude::*;
+use std::ffi::CStr;
+
+pgrx::extension_sql!(
+    r#"
+CREATE FUNCTION confiture.ddl_guard() RETURNS event_trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', 'ddl_guard';
+COMMENT ON FUNCTION confiture.ddl_guard() IS 'Confiture DDL guard: lints each DDL statement per confiture.lint_mode.';
+CREATE EVENT TRIGGER confiture_lint_guard ON ddl_command_start
+    EXECUTE FUNCTION confiture.ddl_guard();
+"#,
+    name = "lint_guard",
+    requires = ["lint"]
+);
+
+#[no_mangle]
+pub extern "C" fn pg_finfo_ddl_guard() -> &'static pg_sys::Pg_finfo_record {
+    const V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
+    &V1
+}
+
+/// # Safety
+/// Called by the server as an event trigger function.
+#[pg_guard]
+#[no_mangle]
+pub unsafe extern "C-unwind" fn ddl_guard(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    let mode = LINT_MODE.get();
+    if mode == LintMode::Off || pg_sys::creating_extension {
+        return pg_sys::Datum::from(0);
+    }
+    let context_node = (*fcinfo).context;
+    if context_node.is_null() || (*context_node).type_ != pg_sys::NodeTag::T_EventTriggerData {
+        Error::new(Kind::WrongState, "confiture.ddl_guard() must be called as an event trigger")
+            .detail("It was called directly.")
+            .hint("It runs by itself on every DDL statement; set confiture.lint_mode to control it.")
+            .raise();
+    }
+    let data = context_node as *mut pg_sys::EventTriggerData;
+    let node = (*data).parsetree;
+    if node.is_null() {
+        return pg_sys::Datum::from(0);
+    }
+    // the statement's own text: exact inside confiture.migrate, else the query string
+    let (text, leading) = match context::current().and_then(|c| c.statement.map(|s| (s, c.leading))) {
+        Some((s, l)) => (s, l.unwrap_or_default()),
+        None => {
+            let q = pg_sys::debug_query_string;
+            let q = if q.is_null() { String::new() } else { CStr::from_ptr(q).to_string_lossy().into_owned() };
+            (q.clone(), q)
+        }
+    };
+    let stmt = convert::statement(node, Span::new(0, text.len()));
+    let mut ctx = Context { text: text.clone(), lock_timeout: lock_timeout_set(), ..Default::default() };
+    // cheap first pass with no configuration and no catalog lookups: most
+    // statements have no finding and cost nothing more
+    if lint::check(&stmt, &Default::default(), &ctx).is_empty() {
+        return pg_sys::Datum::from(0);
+    }
+    for t in stmt.target_tables() {
+        if created_in_this_transaction(&t.to_string()) {
+            ctx.created_tables.insert(t.name.clone());
+        }
+    }
+    let config = super::load_config().unwrap_or_else(|e| {
+        e.report(PgLogLevel::ERROR);
+        unreachable!()
+    });
+    let ignored = ignore::file_ignores(&leading)
+        .into_iter()
+        .chain(ignore::statement_ignores(&leading, 0, leading.len()))
+        .collect::<std::collections::BTreeSet<_>>();
+    let findings: Vec<Finding> = lint::check(&stmt, &config, &ctx)
+        .into_iter()
+        .filter(|f| !ignored.contains(f.rule) && !ignored.contains("all"))
+        .collect();
+    if findings.is_empty() {
+        return pg_sys::Datum::from(0);
+    }
+    report(mode, &stmt.tag, &findings);
+    pg_sys::Datum::from(0)
+}
+
+fn lock_timeout_set() -> bool {
+    unsafe {
+        let v = pg_sys::GetConfigOption(c"lock_timeout".as_ptr(), true, false);
+        !v.is_null() && CStr::from_ptr(v).to_bytes() != b"0"
+    }
+}
+
+fn created_in_this_transaction(table: &str) -> bool {
+    crate::migrate::ledger::first_value::<bool>(
+        "SELECT confiture.xid_is_current(c.xmin) FROM pg_catalog.pg_class c WHERE c.oid = to_regclass($1)",
+        &[table.into()],
+    )
+    .ok()
+    .flatten()
+    .unwrap_or(false)
+}
+
+fn report(mode: LintMode, tag: &str, findings: &[Finding]) {
+    let lines: Vec<String> =
+        findings.iter().map(|f| format!("{} ({}): {}", f.rule, f.severity.as_str(), f.message)).collect();
+    let hints: Vec<&str> = findings.iter().map(|f| f.suggestion).collect();
+    let errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
+    let where_ = match context::current_version() {
+        Some(v) => format!(" (migration {v})"),
+        None => String::new(),
+    };
+    if mode == LintMode::Enforce && errors > 0 {
+        Error::new(Kind::LintViolation, format!("confiture.lint_mode = enforce rejected {tag}{where_}: {}", findings[0].message))
+            .detail(lines.join("\n"))
+            .hint(format!(
+                "{} To run it anyway: -- confiture:ignore {} before the statement, or SET confiture.lint_mode = warn.",
+                hints.join(" "),
+                findings.iter().filter(|f| f.severity == Severity::Error).map(|f| f.rule).collect::<Vec<_>>().join(", ")
+            ))
+            .raise();
+    }
+    Error::new(Kind::LintViolation, format!("confiture lint: {} finding(s) in {tag}{where_}", findings.len()))
+        .detail(lines.join("\n"))
+        .hint(hints.join(" "))
+        .warn();
+}

@@ -1,0 +1,143 @@
+//! Linting inside the server: `confiture.lint(sql)`, `lint_rules()`, the
+//! configuration tables, `lint_schema()` (SQL, in sql/30_lint.sql) and the
+//! DDL guard, an event trigger that lints every DDL statement as it runs.
+
+pub mod guard;
+
+use crate::ddl::parse;
+use crate::error::{require, Error, Result};
+use confiture_core::lint::{self, catalog, Config, Context, Finding, Severity};
+use pgrx::prelude::*;
+
+pgrx::extension_sql_file!("../../sql/30_lint.sql", name = "lint", requires = ["ledger", lint_rules]);
+
+/// The lint configuration stored in `confiture.lint_rules` and
+/// `confiture.lint_exemptions`.
+pub fn load_config() -> Result<Config> {
+    let mut config = Config::default();
+    Spi::connect_mut(|c| {
+        for r in c.update("SELECT rule, enabled, severity FROM confiture.lint_rules", None, &[])? {
+            let rule: String = r.get(1)?.unwrap_or_default();
+            if r.get::<bool>(2)? == Some(false) {
+                config.disabled.insert(rule.clone());
+            }
+            if let Some(s) = r.get::<String>(3)?.as_deref().and_then(Severity::parse) {
+                config.severities.push((rule, s));
+            }
+        }
+        for r in c.update("SELECT coalesce(rule, '*'), object_pattern FROM confiture.lint_exemptions", None, &[])? {
+            config.exemptions.push((r.get(1)?.unwrap_or_default(), r.get(2)?.unwrap_or_default()));
+        }
+        Ok::<_, pgrx::spi::SpiError>(())
+    })
+    .map_err(Error::from)?;
+    Ok(config)
+}
+
+/// Lint a script: its findings, or one `syntax-error` finding where the
+/// server's parser stops.
+pub fn lint_text(sql: &str, config: &Config) -> Vec<Finding> {
+    match parse::parse(sql) {
+        Ok(statements) => lint::lint(sql, &statements, config, &mut Context::default()),
+        Err(e) => vec![Finding {
+            rule: "syntax-error",
+            severity: Severity::Error,
+            object: String::new(),
+            line: e.line.unwrap_or(0),
+            column: e.column.unwrap_or(0),
+            message: e.message,
+            suggestion: "Fix the SQL; this server's parser (PostgreSQL 15) rejects it.",
+        }],
+    }
+}
+
+/// Lint SQL text with the migration rules: one row per finding.
+#[pg_extern(volatile, parallel_safe)]
+fn lint(
+    sql: Option<String>,
+) -> Result<
+    TableIterator<
+        'static,
+        (
+            name!(rule, String),
+            name!(severity, String),
+            name!(object, String),
+            name!(line, i32),
+            name!(column, i32),
+            name!(message, String),
+            name!(suggestion, String),
+        ),
+    >,
+> {
+    let sql = require(sql, "confiture.lint", "sql")?;
+    let config = load_config()?;
+    Ok(TableIterator::new(lint_text(&sql, &config).into_iter().map(|f| {
+        (
+            f.rule.to_owned(),
+            f.severity.as_str().to_owned(),
+            f.object,
+            f.line as i32,
+            f.column as i32,
+            f.message,
+            f.suggestion.to_owned(),
+        )
+    })))
+}
+
+/// Every rule, migration and catalog, with its default and effective settings.
+#[pg_extern]
+fn lint_rules() -> Result<
+    TableIterator<
+        'static,
+        (
+            name!(rule, String),
+            name!(kind, String),
+            name!(default_severity, String),
+            name!(severity, String),
+            name!(enabled, bool),
+            name!(message, String),
+            name!(why, Option<String>),
+            name!(alternative, String),
+        ),
+    >,
+> {
+    let config = load_config()?;
+    let effective = |id: &str, default: Severity| {
+        config.severities.iter().find(|(r, _)| r == id).map(|(_, s)| *s).unwrap_or(default).as_str().to_owned()
+    };
+    let mut rows: Vec<_> = lint::rules::ALL
+        .iter()
+        .map(|r| {
+            (
+                r.id.to_owned(),
+                "migration".to_owned(),
+                r.severity.as_str().to_owned(),
+                effective(r.id, r.severity),
+                !config.disabled.contains(r.id),
+                r.message.to_owned(),
+                Some(r.why.to_owned()),
+                r.alternative.to_owned(),
+            )
+        })
+        .collect();
+    rows.extend(catalog::ALL.iter().map(|r| {
+        (
+            r.id.to_owned(),
+            "catalog".to_owned(),
+            r.severity.as_str().to_owned(),
+            effective(r.id, r.severity),
+            !config.disabled.contains(r.id),
+            r.message.to_owned(),
+            None,
+            r.alternative.to_owned(),
+        )
+    }));
+    Ok(TableIterator::new(rows))
+}
+
+/// Was this row version written by the current transaction? (The guard
+/// treats tables created earlier in the same migration as new.)
+#[pg_extern(stable, parallel_restricted)]
+fn xid_is_current(xid: pg_sys::TransactionId) -> bool {
+    unsafe { pg_sys::TransactionIdIsCurrentTransactionId(xid) }
+}
