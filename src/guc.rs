@@ -7,16 +7,22 @@ use std::ffi::CString;
 /// What the DDL guard does with its findings.
 #[derive(PostgresGucEnum, Clone, Copy, PartialEq, Eq, Debug)]
 pub enum LintMode {
+    #[name = c"off"]
     Off,
+    #[name = c"warn"]
     Warn,
+    #[name = c"enforce"]
     Enforce,
 }
 
 /// What `migrate` does when the live schema drifted from the last snapshot.
 #[derive(PostgresGucEnum, Clone, Copy, PartialEq, Eq, Debug)]
 pub enum DriftMode {
+    #[name = c"off"]
     Off,
+    #[name = c"warn"]
     Warn,
+    #[name = c"enforce"]
     Enforce,
 }
 

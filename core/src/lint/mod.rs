@@ -148,7 +148,7 @@ pub fn lint(src: &str, statements: &[Statement], config: &Config, ctx: &mut Cont
         ctx.text = stmt.span.text(src).to_owned();
         let (line, column) = crate::source::line_col(src, stmt.span.start);
         for f in check(stmt, config, ctx) {
-            if file_ignores.contains(f.rule) || ignores.contains(f.rule) || ignores.contains("all") {
+            if [f.rule, "all"].iter().any(|r| file_ignores.contains(*r) || ignores.contains(*r)) {
                 continue;
             }
             out.push(Finding { line, column, ..f });

@@ -1,0 +1,132 @@
+-- Linting: migration rules over SQL text, catalog rules over the live
+-- schema, configuration, ignore comments, and the DDL guard.
+CREATE EXTENSION confiture;
+SET client_min_messages = warning;
+SET IntervalStyle = postgres;  -- pg_regress would print '@ 5 mins'
+CREATE TABLE t (id bigint PRIMARY KEY, a int, b text, created timestamptz);
+CREATE TABLE r (id bigint PRIMARY KEY);
+COMMENT ON TABLE t IS 'lint fixture';
+COMMENT ON TABLE r IS 'lint fixture';
+
+-- Every rule: a statement it flags, and a close variant it must not flag.
+CREATE TABLE cases (rule text, flagged text, variant text);
+INSERT INTO cases VALUES
+ ('index-not-concurrent', 'CREATE INDEX ON t (a)', 'CREATE TABLE n (a int); CREATE INDEX ON n (a)'),
+ ('drop-index-not-concurrent', 'DROP INDEX t_a_idx', 'DROP INDEX CONCURRENTLY t_a_idx'),
+ ('constraint-not-valid', 'ALTER TABLE t ADD CONSTRAINT fk FOREIGN KEY (a) REFERENCES r (id)',
+                          'ALTER TABLE t ADD CONSTRAINT fk FOREIGN KEY (a) REFERENCES r (id) NOT VALID'),
+ ('constraint-not-valid', 'ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0)', 'ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID'),
+ ('blocking-unique', 'ALTER TABLE t ADD CONSTRAINT u UNIQUE (b)', 'ALTER TABLE t ADD CONSTRAINT u UNIQUE USING INDEX t_b_idx'),
+ ('set-not-null', 'ALTER TABLE t ALTER COLUMN a SET NOT NULL',
+                  'ALTER TABLE t ADD CONSTRAINT a_nn CHECK (a IS NOT NULL) NOT VALID; ALTER TABLE t VALIDATE CONSTRAINT a_nn; ALTER TABLE t ALTER COLUMN a SET NOT NULL'),
+ ('volatile-default', 'ALTER TABLE t ADD COLUMN d timestamptz DEFAULT clock_timestamp()', 'ALTER TABLE t ADD COLUMN d timestamptz DEFAULT now()'),
+ ('add-serial-column', 'ALTER TABLE t ADD COLUMN s bigserial', 'ALTER TABLE t ADD COLUMN s bigint'),
+ ('add-serial-column', 'ALTER TABLE t ADD COLUMN g int GENERATED ALWAYS AS (a * 2) STORED', 'ALTER TABLE t ADD COLUMN g int'),
+ ('not-null-without-default', 'ALTER TABLE t ADD COLUMN n int NOT NULL', 'ALTER TABLE t ADD COLUMN n int NOT NULL DEFAULT 0'),
+ ('change-column-type', 'ALTER TABLE t ALTER COLUMN a TYPE bigint', 'ALTER TABLE t ALTER COLUMN a SET DEFAULT 0'),
+ ('rename', 'ALTER TABLE t RENAME COLUMN a TO a2', 'CREATE TABLE n (a int); ALTER TABLE n RENAME COLUMN a TO a2'),
+ ('rename', 'ALTER TABLE t RENAME TO t2', 'ALTER INDEX t_pkey RENAME TO t_pk'),
+ ('drop-column', 'ALTER TABLE t DROP COLUMN b', 'ALTER TABLE t DROP CONSTRAINT IF EXISTS c'),
+ ('drop-table', 'DROP TABLE t', 'CREATE TABLE n (a int); DROP TABLE n'),
+ ('drop-table', 'DROP SCHEMA s CASCADE', 'DROP VIEW v'),
+ ('table-rewrite', 'VACUUM FULL t', 'VACUUM t'),
+ ('table-rewrite', 'CLUSTER t USING t_pkey', 'ANALYZE t'),
+ ('table-rewrite', 'ALTER TABLE t SET UNLOGGED', 'ALTER TABLE t SET (fillfactor = 90)'),
+ ('missing-lock-timeout', 'ALTER TABLE t ADD COLUMN x int', 'SET lock_timeout = ''5s''; ALTER TABLE t ADD COLUMN x int'),
+ ('prefer-bigint', 'CREATE TABLE n (id int PRIMARY KEY)', 'CREATE TABLE n (id bigint PRIMARY KEY)'),
+ ('prefer-identity', 'CREATE TABLE n (id bigserial PRIMARY KEY)', 'CREATE TABLE n (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY)'),
+ ('prefer-text', 'CREATE TABLE n (name varchar(100))', 'CREATE TABLE n (name text)'),
+ ('prefer-timestamptz', 'CREATE TABLE n (at timestamp)', 'CREATE TABLE n (at timestamptz)'),
+ ('prefer-jsonb', 'ALTER TABLE t ADD COLUMN doc json', 'ALTER TABLE t ADD COLUMN doc jsonb'),
+ ('identifier-too-long', 'CREATE TABLE ' || repeat('x', 64) || ' (a int)', 'CREATE TABLE ' || repeat('x', 63) || ' (a int)'),
+ ('dml-without-where', 'UPDATE t SET a = 1', 'UPDATE t SET a = 1 WHERE id < 1000'),
+ ('dml-without-where', 'DELETE FROM t', 'DELETE FROM t WHERE a IS NULL'),
+ ('security-definer-search-path', 'CREATE FUNCTION f() RETURNS int SECURITY DEFINER LANGUAGE sql AS ''SELECT 1''',
+                                  'CREATE FUNCTION f() RETURNS int SECURITY DEFINER SET search_path = pg_catalog LANGUAGE sql AS ''SELECT 1'''),
+ ('truncate', 'TRUNCATE t', 'CREATE TABLE n (a int); TRUNCATE n');
+SELECT c.rule,
+       EXISTS (SELECT FROM confiture.lint(c.flagged) l WHERE l.rule = c.rule) AS flags,
+       NOT EXISTS (SELECT FROM confiture.lint(c.variant) l WHERE l.rule = c.rule) AS variant_passes
+  FROM cases c;
+-- and every rule is covered by a case
+SELECT rule FROM confiture.lint_rules() WHERE kind = 'migration' EXCEPT SELECT rule FROM cases;
+
+-- Findings carry a severity, the object, the line and column, a message and a suggestion.
+SELECT rule, severity, object, line, "column", message FROM confiture.lint($$
+CREATE TABLE w_orders (id bigint PRIMARY KEY, total numeric);
+CREATE INDEX ON w_orders (total);  -- new table: not a risk
+  ALTER TABLE t ADD COLUMN seen timestamptz DEFAULT clock_timestamp();
+$$);
+
+-- SQL the server cannot parse is one finding, with its position.
+SELECT rule, line, "column", message FROM confiture.lint(E'SELECT 1;\nSELECT * FROM (SELECT 1);');
+
+-- Ignore comments, for one statement or the whole script.
+SELECT rule FROM confiture.lint($$
+-- confiture:ignore index-not-concurrent
+CREATE INDEX ON t (a);
+CREATE INDEX ON t (b);
+$$);
+SELECT count(*) FROM confiture.lint('/* confiture:ignore-file all */ DROP TABLE t; TRUNCATE r');
+
+-- Configuration: switch a rule off, change a severity, exempt objects.
+INSERT INTO confiture.lint_rules VALUES ('prefer-timestamptz', false, NULL), ('index-not-concurrent', true, 'error');
+INSERT INTO confiture.lint_exemptions (rule, object_pattern, reason) VALUES ('drop-column', 'legacy_%', 'being retired');
+SELECT rule, severity, object FROM confiture.lint($$
+CREATE TABLE n (at timestamp);
+CREATE INDEX ON t (a);
+ALTER TABLE legacy_orders DROP COLUMN x;
+ALTER TABLE orders DROP COLUMN x;
+$$) WHERE rule <> 'missing-lock-timeout';
+SELECT rule, default_severity, severity, enabled FROM confiture.lint_rules() WHERE rule IN ('prefer-timestamptz', 'index-not-concurrent');
+DELETE FROM confiture.lint_rules; DELETE FROM confiture.lint_exemptions;
+
+-- Catalog rules over the live schema.
+CREATE SCHEMA app;
+CREATE TABLE app.customers (id bigint PRIMARY KEY, tenant_id int, "Email" text, password text);
+CREATE TABLE app.orders (id bigint PRIMARY KEY, customer_id bigint REFERENCES app.customers, tenant_id int);
+CREATE TABLE app.events (payload jsonb);
+CREATE UNLOGGED TABLE app.cache (k text PRIMARY KEY, tenant_id int);
+CREATE TABLE app.r_orders (id bigint PRIMARY KEY, tenant_id int);
+COMMENT ON TABLE app.orders IS 'orders';
+INSERT INTO confiture.lint_naming (schema_pattern, object_kind, name_regex, description) VALUES ('app', 'table', '^(w|r)_', 'CQRS: w_ write tables, r_ read models');
+INSERT INTO confiture.lint_required_columns (column_name, schema_pattern, exempt_pattern) VALUES ('tenant_id', 'app', 'cache');
+INSERT INTO confiture.read_models VALUES ('app.r_orders', ARRAY['app.w_orders']);
+SELECT rule, severity, object, message FROM confiture.lint_schema('app');
+-- fixed: the foreign key gets its index
+CREATE INDEX ON app.orders (customer_id);
+SELECT count(*) AS fk_findings FROM confiture.lint_schema('app') WHERE rule = 'fk-without-index';
+
+-- The DDL guard: every DDL statement, as it runs.
+SHOW confiture.lint_mode;
+CREATE INDEX t_b_idx ON t (b);               -- off: nothing
+SET confiture.lint_mode = warn;
+CREATE INDEX t_created_idx ON t (created);   -- warn: a WARNING, and it runs
+SET client_min_messages = notice;
+SELECT to_regclass('t_created_idx') IS NOT NULL AS created;
+SET confiture.lint_mode = enforce;
+ALTER TABLE t ADD COLUMN token uuid DEFAULT gen_random_uuid();   -- error severity: rejected
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT count(*) AS token_columns FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'token';
+CREATE INDEX t_a_idx ON t (a);                -- warning severity: allowed with a WARNING
+-- a table created in the same transaction is new: nothing to protect
+BEGIN;
+CREATE TABLE fresh (id bigint PRIMARY KEY, a int);
+ALTER TABLE fresh ADD COLUMN token uuid DEFAULT gen_random_uuid();
+COMMIT;
+-- ignore comments work in the guard (psql drops -- comments, so a /* */ one here)
+/* confiture:ignore volatile-default */ ALTER TABLE t ADD COLUMN token uuid DEFAULT gen_random_uuid();
+-- migrations follow the same mode
+SELECT confiture.register('1', 'volatile default', 'ALTER TABLE r ADD COLUMN seen timestamptz DEFAULT clock_timestamp();');
+SELECT version, state, message FROM confiture.migrate();
+SET confiture.lint_mode = off;
+SET client_min_messages = warning;
+
+-- Bad input
+SELECT * FROM confiture.lint(NULL);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM confiture.lint('');
+
+DROP EXTENSION confiture;
+DROP SCHEMA app CASCADE;
+DROP TABLE t, r, cases, fresh;
