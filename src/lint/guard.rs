@@ -11,6 +11,8 @@ use crate::migrate::context;
 use confiture_core::lint::{self, ignore, Context, Finding, Severity};
 use confiture_core::source::Span;
 use pgrx::prelude::*;
+use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::ffi::CStr;
 
 pgrx::extension_sql!(
@@ -62,20 +64,29 @@ pub unsafe extern "C-unwind" fn ddl_guard(fcinfo: pg_sys::FunctionCallInfo) -> p
         }
     };
     let stmt = convert::statement(node, Span::new(0, text.len()));
-    let mut ctx = Context { text: text.clone(), lock_timeout: lock_timeout_set(), ..Default::default() };
-    // cheap first pass with no configuration and no catalog lookups: most
-    // statements have no finding and cost nothing more
+    let mut ctx = Context { text, lock_timeout: lock_timeout_set(), ..Default::default() };
+    STATE.with(|state| {
+        let mut state = state.borrow_mut();
+        state.start_transaction();
+        ctx.created_tables = state.created.clone();
+        if let confiture_core::ddl::StatementKind::CreateTable(t) = &stmt.kind {
+            state.created.insert(t.name.name.clone());
+        }
+    });
+    // cheap first pass with no configuration: most statements have no
+    // finding and cost nothing more
     if lint::check(&stmt, &Default::default(), &ctx).is_empty() {
         return pg_sys::Datum::from(0);
     }
-    for t in stmt.target_tables() {
-        if created_in_this_transaction(&t.to_string()) {
-            ctx.created_tables.insert(t.name.clone());
+    let config = STATE.with(|state| {
+        let mut state = state.borrow_mut();
+        if state.config.is_none() {
+            state.config = Some(super::load_config().unwrap_or_else(|e| {
+                e.report(PgLogLevel::ERROR);
+                unreachable!()
+            }));
         }
-    }
-    let config = super::load_config().unwrap_or_else(|e| {
-        e.report(PgLogLevel::ERROR);
-        unreachable!()
+        state.config.clone().unwrap_or_default()
     });
     let ignored = ignore::file_ignores(&leading)
         .into_iter()
@@ -99,14 +110,27 @@ fn lock_timeout_set() -> bool {
     }
 }
 
-fn created_in_this_transaction(table: &str) -> bool {
-    crate::migrate::ledger::first_value::<bool>(
-        "SELECT confiture.xid_is_current(c.xmin) FROM pg_catalog.pg_class c WHERE c.oid = to_regclass($1)",
-        &[table.into()],
-    )
-    .ok()
-    .flatten()
-    .unwrap_or(false)
+/// What the guard remembers within one transaction: the tables created in
+/// it (statements on them risk nothing) and the lint configuration (read
+/// once, not per statement).
+#[derive(Default)]
+struct GuardState {
+    lxid: u32,
+    created: BTreeSet<String>,
+    config: Option<confiture_core::lint::Config>,
+}
+
+impl GuardState {
+    fn start_transaction(&mut self) {
+        let lxid = unsafe { if pg_sys::MyProc.is_null() { 0 } else { (*pg_sys::MyProc).lxid } };
+        if lxid != self.lxid {
+            *self = GuardState { lxid, ..Default::default() };
+        }
+    }
+}
+
+thread_local! {
+    static STATE: RefCell<GuardState> = RefCell::new(GuardState::default());
 }
 
 fn report(mode: LintMode, tag: &str, findings: &[Finding]) {

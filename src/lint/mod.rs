@@ -134,10 +134,3 @@ fn lint_rules() -> Result<
     }));
     Ok(TableIterator::new(rows))
 }
-
-/// Was this row version written by the current transaction? (The guard
-/// treats tables created earlier in the same migration as new.)
-#[pg_extern(stable, parallel_restricted)]
-fn xid_is_current(xid: pg_sys::TransactionId) -> bool {
-    unsafe { pg_sys::TransactionIdIsCurrentTransactionId(xid) }
-}
