@@ -9,6 +9,7 @@ pub mod ddl;
 pub mod dryrun;
 pub mod error;
 pub mod guc;
+pub mod history;
 pub mod hooks;
 pub mod lint;
 pub mod migrate;

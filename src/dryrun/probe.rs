@@ -101,7 +101,7 @@ impl Probe {
             let counts = c.update(
                 "SELECT relid::regclass::text, n_tup_ins, n_tup_upd, n_tup_del
                    FROM pg_catalog.pg_stat_xact_user_tables
-                  WHERE n_tup_ins + n_tup_upd + n_tup_del > 0",
+                  WHERE n_tup_ins + n_tup_upd + n_tup_del > 0 AND schemaname <> 'confiture'",
                 None,
                 &[],
             )?;

@@ -319,6 +319,9 @@ fn migrate(
     require_admin(F)?;
     refuse_nested(F)?;
     lock::acquire(F)?;
+    if !dry_run {
+        crate::history::check_drift_before_migrate()?;
+    }
     if dry_run {
         let dry = crate::dryrun::run_plan(F, target.as_deref(), &crate::dryrun::Options::default())?;
         return Ok(rows(dry.summaries()));
@@ -338,6 +341,7 @@ fn migrate(
             Outcome::Done { duration } => {
                 let n = script.statements.len() as i32;
                 ledger::record_applied(&m.version, duration, n)?;
+                crate::history::after_migration_applied(&m.version, duration)?;
                 let mut r = report(m, State::Applied, duration, Some(n), None);
                 r.hooks_duration = hooks_duration;
                 reports.push(r);
@@ -517,6 +521,7 @@ fn undo(
         match script.run_atomically(&mut no_hooks, None) {
             Outcome::Done { duration } => {
                 ledger::record_rolled_back(&m.version, duration)?;
+                crate::history::after_migration_rolled_back(&m.version, duration)?;
                 let n = script.statements.len() as i32;
                 reports.push(report(m, State::Pending, duration, Some(n), Some("rolled back".into())));
             }
@@ -563,6 +568,6 @@ fn baseline(through_version: Option<String>) -> Result<i32> {
 /// The version of the migration this session is applying or rolling back
 /// right now (for triggers and hooks), or NULL.
 #[pg_extern(volatile, parallel_unsafe)]
-fn current_migration() -> Option<String> {
+pub fn current_migration() -> Option<String> {
     context::current_version()
 }

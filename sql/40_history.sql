@@ -1,0 +1,234 @@
+-- DDL history: every DDL statement, who ran it and through which
+-- migration; structural snapshots after each migration; drift; pgGit.
+
+CREATE TABLE confiture.ddl_log (
+    id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at                timestamptz NOT NULL DEFAULT clock_timestamp(),
+    role_name         name NOT NULL DEFAULT current_user,
+    command_tag       text NOT NULL,
+    object_type       text,
+    object_identity   text,
+    schema_name       name,
+    objid             oid,
+    statement         text,
+    xid               xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    migration_version text,
+    dropped           boolean NOT NULL DEFAULT false
+);
+CREATE INDEX ddl_log_object_idx ON confiture.ddl_log (object_identity, id);
+CREATE INDEX ddl_log_migration_idx ON confiture.ddl_log (migration_version, id);
+COMMENT ON TABLE confiture.ddl_log IS 'Confiture: every DDL statement, with its migration (NULL when typed by hand).';
+
+-- One row per object per snapshot: the state of the objects a migration
+-- touched right after it (a "base" snapshot holds every object at first use).
+CREATE TABLE confiture.snapshot_objects (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    version     text NOT NULL,           -- migration version, or 'base'
+    taken_at    timestamptz NOT NULL DEFAULT now(),
+    kind        text NOT NULL,
+    identity    text NOT NULL,
+    definition  jsonb,                   -- NULL: the object no longer exists
+    hash        text
+);
+CREATE INDEX snapshot_objects_identity_idx ON confiture.snapshot_objects (identity, id);
+CREATE INDEX snapshot_objects_version_idx ON confiture.snapshot_objects (version);
+
+-- Events for pgGit that could not be delivered yet.
+CREATE TABLE confiture.pggit_outbox (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    queued_at   timestamptz NOT NULL DEFAULT now(),
+    event       text NOT NULL CHECK (event IN ('apply', 'rollback')),
+    version     text NOT NULL,
+    payload     jsonb NOT NULL,
+    attempts    integer NOT NULL DEFAULT 0,
+    last_error  text,
+    delivered_at timestamptz
+);
+
+GRANT SELECT, INSERT ON confiture.ddl_log TO PUBLIC;   -- the event trigger runs as whoever runs DDL
+GRANT SELECT, INSERT ON confiture.snapshot_objects TO confiture_admin;
+GRANT SELECT, INSERT, UPDATE ON confiture.pggit_outbox TO confiture_admin;
+SELECT pg_catalog.pg_extension_config_dump('confiture.ddl_log', '');
+SELECT pg_catalog.pg_extension_config_dump('confiture.snapshot_objects', '');
+SELECT pg_catalog.pg_extension_config_dump('confiture.pggit_outbox', '');
+
+-- The structure of user objects, one row each: tables (columns, constraints,
+-- indexes, triggers, grants), views, functions, sequences, types.
+-- `oids` limits it to some objects (by oid); NULL describes everything.
+CREATE FUNCTION confiture.schema_objects(oids oid[] DEFAULT NULL)
+RETURNS TABLE (kind text, identity text, definition jsonb)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog
+AS $$
+WITH user_ns AS (
+    SELECT oid FROM pg_namespace
+     WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'confiture', 'pggit', 'pg_toast')
+       AND nspname NOT LIKE 'pg\_temp%' AND nspname NOT LIKE 'pg\_toast\_temp%'
+),
+rels AS (
+    SELECT c.* FROM pg_class c
+     WHERE c.relnamespace IN (SELECT oid FROM user_ns) AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+       AND ($1 IS NULL OR c.oid = ANY ($1))
+       AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')
+)
+SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view'
+                      WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' ELSE 'foreign table' END,
+       (pg_identify_object('pg_class'::regclass, c.oid, 0)).identity,
+       jsonb_strip_nulls(jsonb_build_object(
+           'columns', (SELECT jsonb_agg(jsonb_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod),
+                                                           'not_null', a.attnotnull,
+                                                           'default', pg_get_expr(d.adbin, d.adrelid)) ORDER BY a.attnum)
+                         FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+                        WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
+           'constraints', (SELECT jsonb_object_agg(k.conname, pg_get_constraintdef(k.oid)) FROM pg_constraint k WHERE k.conrelid = c.oid),
+           'indexes', (SELECT jsonb_object_agg(i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid))
+                         FROM pg_index i WHERE i.indrelid = c.oid),
+           'triggers', (SELECT jsonb_object_agg(t.tgname, pg_get_triggerdef(t.oid)) FROM pg_trigger t
+                         WHERE t.tgrelid = c.oid AND NOT t.tgisinternal),
+           'definition', CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END,
+           'grants', c.relacl::text[]))
+  FROM rels c
+UNION ALL
+SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END,
+       (pg_identify_object('pg_proc'::regclass, p.oid, 0)).identity,
+       jsonb_build_object('definition', pg_get_functiondef(p.oid), 'grants', p.proacl::text[])
+  FROM pg_proc p
+ WHERE p.pronamespace IN (SELECT oid FROM user_ns) AND p.prokind IN ('f', 'p')
+   AND ($1 IS NULL OR p.oid = ANY ($1))
+   AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
+UNION ALL
+SELECT 'type', (pg_identify_object('pg_type'::regclass, t.oid, 0)).identity,
+       jsonb_build_object('kind', t.typtype, 'labels', (SELECT jsonb_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid))
+  FROM pg_type t
+ WHERE t.typnamespace IN (SELECT oid FROM user_ns) AND t.typtype IN ('e', 'd')
+   AND ($1 IS NULL OR t.oid = ANY ($1))
+   AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = t.oid AND d.deptype = 'e')
+$$;
+
+-- The recorded state of every object after migration `version` (NULL: the latest).
+CREATE FUNCTION confiture.snapshot_at(version text DEFAULT NULL)
+RETURNS TABLE (kind text, identity text, definition jsonb)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, confiture
+AS $$
+    SELECT DISTINCT ON (s.identity) s.kind, s.identity, s.definition
+      FROM snapshot_objects s
+      LEFT JOIN migrations m ON m.version = s.version
+     WHERE $1 IS NULL OR s.version = 'base'
+        OR m.sort_key <= (SELECT sort_key FROM migrations WHERE version = $1)
+     ORDER BY s.identity, s.id DESC
+$$;
+
+-- What changed between two migrations, object by object.
+CREATE FUNCTION confiture.schema_diff(from_version text, to_version text)
+RETURNS TABLE (kind text, identity text, change text, before jsonb, after jsonb)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, confiture
+AS $$
+BEGIN
+    IF from_version IS NULL OR to_version IS NULL THEN
+        RAISE EXCEPTION 'from_version and to_version must not be NULL' USING ERRCODE = '22004',
+            DETAIL = 'confiture.schema_diff compares the snapshots taken after two migrations.',
+            HINT = 'Pass two versions from confiture.status().';
+    END IF;
+    IF NOT EXISTS (SELECT FROM migrations WHERE version = from_version)
+       OR NOT EXISTS (SELECT FROM migrations WHERE version = to_version) THEN
+        RAISE EXCEPTION 'migration % is not registered',
+            CASE WHEN EXISTS (SELECT FROM migrations WHERE version = from_version) THEN to_version ELSE from_version END
+            USING ERRCODE = '42704', DETAIL = 'Both versions must be in confiture.migrations.',
+                  HINT = 'SELECT version FROM confiture.status() lists them.';
+    END IF;
+    RETURN QUERY
+    SELECT coalesce(a.kind, b.kind), coalesce(a.identity, b.identity),
+           CASE WHEN a.definition IS NULL THEN 'created' WHEN b.definition IS NULL THEN 'dropped' ELSE 'altered' END,
+           a.definition, b.definition
+      FROM snapshot_at(from_version) a
+      FULL JOIN snapshot_at(to_version) b ON b.identity = a.identity
+     WHERE a.definition IS DISTINCT FROM b.definition
+     ORDER BY 2;
+END $$;
+
+-- The live schema against the snapshot of the last applied migration, with
+-- the DDL typed by hand that explains each difference.
+CREATE FUNCTION confiture.drift()
+RETURNS TABLE (kind text, identity text, change text, recorded jsonb, live jsonb, explained_by jsonb)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, confiture
+AS $$
+    WITH recorded AS (SELECT * FROM snapshot_at(NULL) WHERE definition IS NOT NULL),
+         live AS (SELECT * FROM schema_objects(NULL)),
+         diff AS (
+            SELECT coalesce(r.kind, l.kind) AS kind, coalesce(r.identity, l.identity) AS identity,
+                   CASE WHEN r.identity IS NULL THEN 'added' WHEN l.identity IS NULL THEN 'removed' ELSE 'changed' END AS change,
+                   r.definition AS recorded, l.definition AS live
+              FROM recorded r FULL JOIN live l ON l.identity = r.identity
+             WHERE r.definition IS DISTINCT FROM l.definition
+               AND EXISTS (SELECT FROM snapshot_objects))
+    SELECT d.*, (SELECT jsonb_agg(jsonb_build_object('at', g.at, 'role', g.role_name, 'statement', g.statement) ORDER BY g.id)
+                   FROM ddl_log g
+                  WHERE g.migration_version IS NULL
+                    AND (g.object_identity = d.identity OR g.object_identity LIKE '% on ' || d.identity
+                         OR g.object_identity LIKE d.identity || '\_%'
+                         OR g.statement ~* ('\m' || regexp_replace(split_part(d.identity, '.', 2), '\W', '', 'g') || '\M')))
+      FROM diff d ORDER BY d.identity
+$$;
+
+-- The DDL log, newest first.
+CREATE FUNCTION confiture.history(object text DEFAULT NULL, since timestamptz DEFAULT NULL)
+RETURNS TABLE (at timestamptz, role_name name, command_tag text, object_type text, object_identity text,
+               schema_name name, statement text, xid xid8, migration_version text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, confiture
+AS $$
+    SELECT g.at, g.role_name, g.command_tag, g.object_type, g.object_identity, g.schema_name, g.statement, g.xid,
+           g.migration_version
+      FROM ddl_log g
+     WHERE ($1 IS NULL OR g.object_identity = $1 OR g.object_identity LIKE $1 OR g.object_identity LIKE '%.' || $1)
+       AND ($2 IS NULL OR g.at >= $2)
+     ORDER BY g.id DESC
+$$;
+
+-- The event triggers. Recording must never make DDL fail: errors become WARNINGs.
+CREATE FUNCTION confiture.log_ddl() RETURNS event_trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, confiture
+AS $$
+BEGIN
+    IF current_setting('confiture.ddl_log', true) = 'off' THEN
+        RETURN;
+    END IF;
+    BEGIN
+        INSERT INTO confiture.ddl_log (command_tag, object_type, object_identity, schema_name, objid, statement, migration_version)
+        SELECT c.command_tag, c.object_type, c.object_identity, c.schema_name, c.objid,
+               confiture.ddl_statement_text(tg_tag), confiture.current_migration()
+          FROM pg_event_trigger_ddl_commands() c
+         WHERE NOT c.in_extension AND c.schema_name IS DISTINCT FROM 'confiture';
+    EXCEPTION WHEN OTHERS THEN
+        RAISE WARNING 'confiture could not record this DDL statement: %', SQLERRM
+            USING HINT = 'The statement ran; only its entry in confiture.ddl_log is missing.';
+    END;
+END $$;
+
+CREATE FUNCTION confiture.log_drop() RETURNS event_trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, confiture
+AS $$
+BEGIN
+    IF current_setting('confiture.ddl_log', true) = 'off' THEN
+        RETURN;
+    END IF;
+    BEGIN
+        INSERT INTO confiture.ddl_log (command_tag, object_type, object_identity, schema_name, objid, statement,
+                                       migration_version, dropped)
+        SELECT tg_tag, d.object_type, d.object_identity, d.schema_name, d.objid,
+               confiture.ddl_statement_text(tg_tag, false), confiture.current_migration(), true
+          FROM pg_event_trigger_dropped_objects() d
+         WHERE d.original AND d.schema_name IS DISTINCT FROM 'confiture';
+    EXCEPTION WHEN OTHERS THEN
+        RAISE WARNING 'confiture could not record this DROP: %', SQLERRM
+            USING HINT = 'The statement ran; only its entry in confiture.ddl_log is missing.';
+    END;
+END $$;
+
+-- (the event triggers themselves are created last, in src/history/mod.rs,
+-- so the extension's own script does not fire them half-built)

@@ -1,0 +1,251 @@
+//! DDL history, snapshots, drift and pgGit. The log and the snapshot
+//! queries are SQL (sql/40_history.sql); this module finds each statement's
+//! own text, and is called by `confiture.migrate` around each migration.
+
+use crate::ddl::parse;
+use crate::error::{Error, Kind, Result};
+use crate::guc::{DriftMode, DRIFT_MODE, SNAPSHOTS};
+use crate::migrate::{context, ledger};
+use crate::subxact::Subtransaction;
+use pgrx::prelude::*;
+use std::cell::RefCell;
+use std::ffi::CStr;
+use std::time::Duration;
+
+// The event triggers are PL/pgSQL: the functions they call are looked up
+// when they run, not when they are created.
+pgrx::extension_sql_file!("../../sql/40_history.sql", name = "history", requires = ["ledger"]);
+pgrx::extension_sql!(
+    r#"
+CREATE EVENT TRIGGER confiture_ddl_log ON ddl_command_end EXECUTE FUNCTION confiture.log_ddl();
+CREATE EVENT TRIGGER confiture_ddl_drop ON sql_drop EXECUTE FUNCTION confiture.log_drop();
+"#,
+    name = "history_triggers",
+    finalize
+);
+
+/// The statements of the query string being executed, and how far the
+/// event triggers have got through them.
+#[derive(Default)]
+struct Cursor {
+    query: String,
+    statements: Vec<(String, String)>,
+    next: usize,
+}
+
+thread_local! {
+    static CURSOR: RefCell<Cursor> = RefCell::new(Cursor::default());
+}
+
+/// The text of the DDL statement that fired the event trigger: inside
+/// `confiture.migrate`, the migration's statement; typed by hand, the
+/// statement of the query string with this command tag, in order (a string
+/// of several statements is split with the server's parser, once).
+/// `advance => false` for `sql_drop`, which fires before `ddl_command_end`
+/// for the same statement.
+#[pg_extern(volatile, parallel_unsafe)]
+fn ddl_statement_text(tag: Option<String>, advance: default!(Option<bool>, "true")) -> Option<String> {
+    if let Some(s) = context::current_statement() {
+        return Some(s);
+    }
+    let tag = tag?;
+    let query = unsafe {
+        let q = pg_sys::debug_query_string;
+        if q.is_null() {
+            return None;
+        }
+        CStr::from_ptr(q).to_string_lossy().into_owned()
+    };
+    CURSOR.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.query != query {
+            let statements = parse::parse_with(&query, |node, span| unsafe {
+                (crate::ddl::convert::command_tag(node), span.text(&query).to_owned())
+            })
+            .unwrap_or_default();
+            *c = Cursor { query: query.clone(), statements, next: 0 };
+        }
+        if c.statements.len() <= 1 {
+            return c.statements.first().map(|(_, t)| t.clone()).or(Some(query.clone()));
+        }
+        let found = (c.next..c.statements.len()).find(|&i| c.statements[i].0 == tag)?;
+        if advance.unwrap_or(true) {
+            c.next = found + 1;
+        }
+        Some(c.statements[found].1.clone())
+    })
+}
+
+fn spi(sql: &str, args: &[pgrx::datum::DatumWithOid]) -> Result<()> {
+    Spi::run_with_args(sql, args).map_err(|e| Error::from(e).into())
+}
+
+/// Before a run: take the base snapshot on first use, then compare the live
+/// schema with the last snapshot per `confiture.drift_mode`.
+pub fn check_drift_before_migrate() -> Result<()> {
+    if !SNAPSHOTS.get() {
+        return Ok(());
+    }
+    let any = ledger::first_value::<bool>("SELECT true FROM confiture.snapshot_objects LIMIT 1", &[])?;
+    if any.is_none() {
+        return spi(
+            "INSERT INTO confiture.snapshot_objects (version, kind, identity, definition, hash)
+             SELECT 'base', kind, identity, definition, encode(sha256(convert_to(definition::text, 'UTF8')), 'hex')
+               FROM confiture.schema_objects(NULL)",
+            &[],
+        );
+    }
+    let mode = DRIFT_MODE.get();
+    if mode == DriftMode::Off {
+        return Ok(());
+    }
+    let drift = ledger::first_value::<String>(
+        "SELECT count(*) || ' object(s): ' || string_agg(change || ' ' || kind || ' ' || identity, ', ')
+           FROM (SELECT * FROM confiture.drift() LIMIT 20) d HAVING count(*) > 0",
+        &[],
+    )?;
+    let Some(what) = drift else { return Ok(()) };
+    let e = Error::new(Kind::WrongState, format!("the schema has drifted from the last migration: {what}"))
+        .detail("These changes were made outside confiture.migrate; confiture.drift() lists them with the DDL that made them.");
+    if mode == DriftMode::Enforce {
+        return Err(e
+            .hint("Turn the change into a migration (or revert it); SET confiture.drift_mode = warn to migrate anyway.")
+            .into());
+    }
+    e.hint("Turn the change into a migration (or revert it); SET confiture.drift_mode = off to silence this.").warn();
+    Ok(())
+}
+
+/// After a migration is applied: snapshot the objects it touched, and tell pgGit.
+pub fn after_migration_applied(version: &str, duration: Duration) -> Result<()> {
+    snapshot_touched(version)?;
+    pggit_event("apply", version, duration)
+}
+
+/// After a migration is rolled back: record the state its down SQL left
+/// (the latest rows win), and tell pgGit.
+pub fn after_migration_rolled_back(version: &str, duration: Duration) -> Result<()> {
+    snapshot_touched(version)?;
+    pggit_event("rollback", version, duration)
+}
+
+/// Snapshot the objects the DDL of `version` touched in this transaction.
+fn snapshot_touched(version: &str) -> Result<()> {
+    if SNAPSHOTS.get() {
+        spi(
+            "WITH touched AS (
+                SELECT DISTINCT coalesce(i.indrelid, t.tgrelid, k.conrelid, g.objid) AS oid,
+                       g.object_type, g.object_identity, g.dropped
+                  FROM confiture.ddl_log g
+                  LEFT JOIN pg_catalog.pg_index i ON i.indexrelid = g.objid
+                  LEFT JOIN pg_catalog.pg_trigger t ON t.oid = g.objid
+                  LEFT JOIN pg_catalog.pg_constraint k ON k.oid = g.objid
+                 WHERE g.migration_version = $1 AND g.xid = pg_current_xact_id())
+             INSERT INTO confiture.snapshot_objects (version, kind, identity, definition, hash)
+             SELECT $1, o.kind, o.identity, o.definition, encode(sha256(convert_to(o.definition::text, 'UTF8')), 'hex')
+               FROM confiture.schema_objects(ARRAY(SELECT oid FROM touched WHERE NOT dropped AND oid IS NOT NULL)) o
+             UNION ALL
+             SELECT $1, g.object_type, g.object_identity, NULL, NULL FROM touched g
+              WHERE g.dropped AND g.object_type IN ('table', 'view', 'materialized view', 'function', 'procedure', 'sequence', 'type')",
+            &[version.into()],
+        )?;
+    }
+    Ok(())
+}
+
+fn pggit_present() -> Result<bool> {
+    Ok(ledger::first_value::<bool>(
+        "SELECT to_regprocedure('pggit.create_commit(text, text, text, uuid[])') IS NOT NULL
+            AND to_regclass('pggit.migrations') IS NOT NULL",
+        &[],
+    )?
+    .unwrap_or(false))
+}
+
+fn pggit_event(event: &str, version: &str, duration: Duration) -> Result<()> {
+    if !pggit_present()? {
+        return Ok(());
+    }
+    let payload = ledger::first_value::<pgrx::JsonB>(
+        "SELECT jsonb_build_object('version', version, 'description', name, 'up_sql', up_sql, 'down_sql', down_sql,
+                                   'checksum', checksum, 'applied_at', coalesce(applied_at, now()),
+                                   'applied_by', current_user, 'execution_time_ms', $2::int8)
+           FROM confiture.migrations WHERE version = $1",
+        &[version.into(), (duration.as_millis() as i64).into()],
+    )?
+    .map(|j| j.0)
+    .unwrap_or_default();
+    // a failure in pgGit must not fail the migration: queue the event
+    let delivered = Subtransaction::new().run(|| deliver(event, &payload));
+    if let Err(f) = delivered {
+        spi(
+            "INSERT INTO confiture.pggit_outbox (event, version, payload, attempts, last_error) VALUES ($1, $2, $3, 1, $4)",
+            &[event.into(), version.into(), pgrx::JsonB(payload).into(), f.message.clone().into()],
+        )?;
+        Error::new(Kind::WrongState, format!("pgGit did not take migration {version}: {}", f.message))
+            .detail("The migration itself succeeded; the event waits in confiture.pggit_outbox.")
+            .hint("Run SELECT confiture.pggit_sync() once pgGit works again.")
+            .warn();
+    }
+    Ok(())
+}
+
+/// Register one event with pgGit (raises on failure).
+fn deliver(event: &str, payload: &serde_json::Value) {
+    let p = pgrx::JsonB(payload.clone());
+    let sql = if event == "apply" {
+        "WITH m AS (SELECT * FROM jsonb_to_record($1) AS r(version text, description text, up_sql text, down_sql text,
+                           checksum text, applied_at timestamptz, applied_by text, execution_time_ms int8)),
+              ins AS (INSERT INTO pggit.migrations (version, description, up_sql, down_sql, checksum, applied_at,
+                                                    applied_by, execution_time_ms)
+                      SELECT version, description, up_sql, down_sql, checksum, applied_at, applied_by, execution_time_ms FROM m)
+         SELECT pggit.create_commit(coalesce(current_setting('pggit.branch', true), 'main'),
+                                    'confiture: apply ' || version || ' ' || description, up_sql) FROM m"
+    } else {
+        "WITH m AS (SELECT * FROM jsonb_to_record($1) AS r(version text, description text, down_sql text)),
+              del AS (DELETE FROM pggit.migrations WHERE version = (SELECT version FROM m))
+         SELECT pggit.create_commit(coalesce(current_setting('pggit.branch', true), 'main'),
+                                    'confiture: roll back ' || version || ' ' || description, coalesce(down_sql, '')) FROM m"
+    };
+    Spi::run_with_args(sql, &[p.into()]).unwrap_or_else(|e| Error::new(Kind::Internal, e.to_string()).raise());
+}
+
+/// Deliver the events waiting in `confiture.pggit_outbox`, oldest first;
+/// stops at the first that fails again. Returns how many were delivered.
+#[pg_extern]
+fn pggit_sync() -> Result<i64> {
+    crate::privilege::require_admin("confiture.pggit_sync")?;
+    if !pggit_present()? {
+        return Err(Error::new(Kind::UndefinedObject, "pgGit is not installed in this database")
+            .detail("confiture.pggit_sync needs pggit.migrations and pggit.create_commit(text, text, text, uuid[]).")
+            .hint("CREATE EXTENSION pggit, then run it again.")
+            .into());
+    }
+    let pending: Vec<(i64, String, serde_json::Value)> = Spi::connect_mut(|c| {
+        c.update("SELECT id, event, payload FROM confiture.pggit_outbox WHERE delivered_at IS NULL ORDER BY id", None, &[])?
+            .map(|r| Ok((r.get(1)?.unwrap_or(0), r.get(2)?.unwrap_or_default(), r.get::<pgrx::JsonB>(3)?.map(|j| j.0).unwrap_or_default())))
+            .collect::<std::result::Result<Vec<_>, pgrx::spi::SpiError>>()
+    })
+    .map_err(Error::from)?;
+    let mut delivered = 0;
+    for (id, event, payload) in pending {
+        match Subtransaction::new().run(|| deliver(&event, &payload)) {
+            Ok(()) => {
+                spi("UPDATE confiture.pggit_outbox SET delivered_at = now(), attempts = attempts + 1 WHERE id = $1", &[id.into()])?;
+                delivered += 1;
+            }
+            Err(f) => {
+                spi(
+                    "UPDATE confiture.pggit_outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1",
+                    &[id.into(), f.message.clone().into()],
+                )?;
+                Error::new(Kind::WrongState, format!("pgGit still refuses event {id}: {}", f.message))
+                    .detail(format!("{delivered} event(s) were delivered before it; the rest wait."))
+                    .hint("Fix pgGit and run confiture.pggit_sync() again.")
+                    .warn();
+                break;
+            }
+        }
+    }
+    Ok(delivered)
+}
