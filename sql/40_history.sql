@@ -27,11 +27,13 @@ CREATE TABLE confiture.snapshot_objects (
     taken_at    timestamptz NOT NULL DEFAULT now(),
     kind        text NOT NULL,
     identity    text NOT NULL,
+    objid       oid,                     -- to follow renames
     definition  jsonb,                   -- NULL: the object no longer exists
     hash        text
 );
 CREATE INDEX snapshot_objects_identity_idx ON confiture.snapshot_objects (identity, id);
 CREATE INDEX snapshot_objects_version_idx ON confiture.snapshot_objects (version);
+CREATE INDEX snapshot_objects_objid_idx ON confiture.snapshot_objects (objid);
 
 -- Events for pgGit that could not be delivered yet.
 CREATE TABLE confiture.pggit_outbox (
@@ -56,7 +58,7 @@ SELECT pg_catalog.pg_extension_config_dump('confiture.pggit_outbox', '');
 -- indexes, triggers, grants), views, functions, sequences, types.
 -- `oids` limits it to some objects (by oid); NULL describes everything.
 CREATE FUNCTION confiture.schema_objects(oids oid[] DEFAULT NULL)
-RETURNS TABLE (kind text, identity text, definition jsonb)
+RETURNS TABLE (kind text, identity text, definition jsonb, objid oid)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog
 AS $$
@@ -86,19 +88,20 @@ SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 
            'triggers', (SELECT jsonb_object_agg(t.tgname, pg_get_triggerdef(t.oid)) FROM pg_trigger t
                          WHERE t.tgrelid = c.oid AND NOT t.tgisinternal),
            'definition', CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END,
-           'grants', c.relacl::text[]))
+           'grants', c.relacl::text[])), c.oid
   FROM rels c
 UNION ALL
 SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END,
        (pg_identify_object('pg_proc'::regclass, p.oid, 0)).identity,
-       jsonb_build_object('definition', pg_get_functiondef(p.oid), 'grants', p.proacl::text[])
+       jsonb_build_object('definition', pg_get_functiondef(p.oid), 'grants', p.proacl::text[]), p.oid
   FROM pg_proc p
  WHERE p.pronamespace IN (SELECT oid FROM user_ns) AND p.prokind IN ('f', 'p')
    AND ($1 IS NULL OR p.oid = ANY ($1))
    AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
 UNION ALL
 SELECT 'type', (pg_identify_object('pg_type'::regclass, t.oid, 0)).identity,
-       jsonb_build_object('kind', t.typtype, 'labels', (SELECT jsonb_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid))
+       jsonb_build_object('kind', t.typtype, 'labels', (SELECT jsonb_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid)),
+       t.oid
   FROM pg_type t
  WHERE t.typnamespace IN (SELECT oid FROM user_ns) AND t.typtype IN ('e', 'd')
    AND ($1 IS NULL OR t.oid = ANY ($1))
@@ -156,7 +159,7 @@ LANGUAGE sql STABLE
 SET search_path = pg_catalog, confiture
 AS $$
     WITH recorded AS (SELECT * FROM snapshot_at(NULL) WHERE definition IS NOT NULL),
-         live AS (SELECT * FROM schema_objects(NULL)),
+         live AS (SELECT kind, identity, definition FROM schema_objects(NULL)),
          diff AS (
             SELECT coalesce(r.kind, l.kind) AS kind, coalesce(r.identity, l.identity) AS identity,
                    CASE WHEN r.identity IS NULL THEN 'added' WHEN l.identity IS NULL THEN 'removed' ELSE 'changed' END AS change,
@@ -223,7 +226,10 @@ BEGIN
         SELECT tg_tag, d.object_type, d.object_identity, d.schema_name, d.objid,
                confiture.ddl_statement_text(tg_tag, false), confiture.current_migration(), true
           FROM pg_event_trigger_dropped_objects() d
-         WHERE d.original AND d.schema_name IS DISTINCT FROM 'confiture';
+         -- also what went with it (a serial column's sequence, a table's indexes)
+         WHERE (d.original OR d.object_type IN ('table', 'view', 'materialized view', 'sequence', 'index', 'function',
+                                               'trigger', 'table constraint'))
+           AND d.schema_name IS DISTINCT FROM 'confiture';
     EXCEPTION WHEN OTHERS THEN
         RAISE WARNING 'confiture could not record this DROP: %', SQLERRM
             USING HINT = 'The statement ran; only its entry in confiture.ddl_log is missing.';

@@ -89,8 +89,8 @@ pub fn check_drift_before_migrate() -> Result<()> {
     let any = ledger::first_value::<bool>("SELECT true FROM confiture.snapshot_objects LIMIT 1", &[])?;
     if any.is_none() {
         return spi(
-            "INSERT INTO confiture.snapshot_objects (version, kind, identity, definition, hash)
-             SELECT 'base', kind, identity, definition, encode(sha256(convert_to(definition::text, 'UTF8')), 'hex')
+            "INSERT INTO confiture.snapshot_objects (version, kind, identity, objid, definition, hash)
+             SELECT 'base', kind, identity, objid, definition, encode(sha256(convert_to(definition::text, 'UTF8')), 'hex')
                FROM confiture.schema_objects(NULL)",
             &[],
         );
@@ -134,19 +134,42 @@ fn snapshot_touched(version: &str) -> Result<()> {
     if SNAPSHOTS.get() {
         spi(
             "WITH touched AS (
-                SELECT DISTINCT coalesce(i.indrelid, t.tgrelid, k.conrelid, g.objid) AS oid,
+                -- the object, or the table a trigger, constraint or index belongs to
+                -- (for a dropped one: by its name, or the table whose snapshot had it)
+                SELECT DISTINCT coalesce(i.indrelid, t.tgrelid, k.conrelid,
+                           to_regclass(substring(g.object_identity from ' on (.*)$')),
+                           (SELECT s.objid FROM confiture.snapshot_objects s
+                             WHERE g.dropped AND g.object_type = 'index' AND s.kind = 'table'
+                               AND s.definition->'indexes' ?| ARRAY[g.object_identity, split_part(g.object_identity, '.', 2)]
+                             ORDER BY s.id DESC LIMIT 1),
+                           g.objid) AS oid,
                        g.object_type, g.object_identity, g.dropped
                   FROM confiture.ddl_log g
                   LEFT JOIN pg_catalog.pg_index i ON i.indexrelid = g.objid
                   LEFT JOIN pg_catalog.pg_trigger t ON t.oid = g.objid
                   LEFT JOIN pg_catalog.pg_constraint k ON k.oid = g.objid
-                 WHERE g.migration_version = $1 AND g.xid = pg_current_xact_id())
-             INSERT INTO confiture.snapshot_objects (version, kind, identity, definition, hash)
-             SELECT $1, o.kind, o.identity, o.definition, encode(sha256(convert_to(o.definition::text, 'UTF8')), 'hex')
-               FROM confiture.schema_objects(ARRAY(SELECT oid FROM touched WHERE NOT dropped AND oid IS NOT NULL)) o
+                 WHERE g.migration_version = $1 AND g.xid = pg_current_xact_id()),
+             now AS (
+                SELECT * FROM confiture.schema_objects(ARRAY(
+                    SELECT oid FROM touched WHERE oid IS NOT NULL
+                       AND NOT (dropped AND object_type IN ('table', 'view', 'materialized view', 'function',
+                                                            'procedure', 'sequence', 'type'))))),
+             renamed AS (
+                -- recorded under another name before: that name is gone
+                SELECT DISTINCT ON (s.identity) s.kind, s.identity, s.objid, s.definition
+                  FROM confiture.snapshot_objects s
+                 WHERE s.objid IN (SELECT objid FROM now)
+                 ORDER BY s.identity, s.id DESC)
+             INSERT INTO confiture.snapshot_objects (version, kind, identity, objid, definition, hash)
+             SELECT $1, n.kind, n.identity, n.objid, n.definition,
+                    encode(sha256(convert_to(n.definition::text, 'UTF8')), 'hex')
+               FROM now n
              UNION ALL
-             SELECT $1, g.object_type, g.object_identity, NULL, NULL FROM touched g
-              WHERE g.dropped AND g.object_type IN ('table', 'view', 'materialized view', 'function', 'procedure', 'sequence', 'type')",
+             SELECT $1, g.object_type, g.object_identity, NULL, NULL, NULL FROM touched g
+              WHERE g.dropped AND g.object_type IN ('table', 'view', 'materialized view', 'function', 'procedure', 'sequence', 'type')
+             UNION ALL
+             SELECT $1, r.kind, r.identity, r.objid, NULL, NULL FROM renamed r
+              WHERE r.definition IS NOT NULL AND r.identity NOT IN (SELECT identity FROM now)",
             &[version.into()],
         )?;
     }
