@@ -55,57 +55,60 @@ SELECT pg_catalog.pg_extension_config_dump('confiture.snapshot_objects', '');
 SELECT pg_catalog.pg_extension_config_dump('confiture.pggit_outbox', '');
 
 -- The structure of user objects, one row each: tables (columns, constraints,
--- indexes, triggers, grants), views, functions, sequences, types.
--- `oids` limits it to some objects (by oid); NULL describes everything.
+-- indexes, triggers, grants), views, functions, sequences, types. A view, so
+-- that `WHERE objid = ANY (...)` reaches the catalogs' indexes and only the
+-- wanted objects are described.
+CREATE VIEW confiture.object_definitions AS
+WITH user_ns AS (
+    SELECT oid FROM pg_catalog.pg_namespace
+     WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'confiture', 'pggit', 'pg_toast')
+       AND nspname NOT LIKE 'pg\_temp%' AND nspname NOT LIKE 'pg\_toast\_temp%'
+)
+SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view'
+                      WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' ELSE 'foreign table' END AS kind,
+       (pg_catalog.pg_identify_object('pg_catalog.pg_class'::pg_catalog.regclass, c.oid, 0)).identity AS identity,
+       pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+           'columns', (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('name', a.attname,
+                                  'type', pg_catalog.format_type(a.atttypid, a.atttypmod), 'not_null', a.attnotnull,
+                                  'default', pg_catalog.pg_get_expr(d.adbin, d.adrelid)) ORDER BY a.attnum)
+                         FROM pg_catalog.pg_attribute a
+                         LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+                        WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
+           'constraints', (SELECT pg_catalog.jsonb_object_agg(k.conname, pg_catalog.pg_get_constraintdef(k.oid))
+                             FROM pg_catalog.pg_constraint k WHERE k.conrelid = c.oid),
+           'indexes', (SELECT pg_catalog.jsonb_object_agg(i.indexrelid::pg_catalog.regclass::text, pg_catalog.pg_get_indexdef(i.indexrelid))
+                         FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid),
+           'triggers', (SELECT pg_catalog.jsonb_object_agg(t.tgname, pg_catalog.pg_get_triggerdef(t.oid))
+                          FROM pg_catalog.pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal),
+           'definition', CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END,
+           'grants', c.relacl::text[])) AS definition,
+       c.oid AS objid
+  FROM pg_catalog.pg_class c
+ WHERE c.relnamespace IN (SELECT oid FROM user_ns) AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+   AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')
+UNION ALL
+SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END,
+       (pg_catalog.pg_identify_object('pg_catalog.pg_proc'::pg_catalog.regclass, p.oid, 0)).identity,
+       pg_catalog.jsonb_build_object('definition', pg_catalog.pg_get_functiondef(p.oid), 'grants', p.proacl::text[]),
+       p.oid
+  FROM pg_catalog.pg_proc p
+ WHERE p.pronamespace IN (SELECT oid FROM user_ns) AND p.prokind IN ('f', 'p')
+   AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
+UNION ALL
+SELECT 'type', (pg_catalog.pg_identify_object('pg_catalog.pg_type'::pg_catalog.regclass, t.oid, 0)).identity,
+       pg_catalog.jsonb_build_object('kind', t.typtype,
+           'labels', (SELECT pg_catalog.jsonb_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid)),
+       t.oid
+  FROM pg_catalog.pg_type t
+ WHERE t.typnamespace IN (SELECT oid FROM user_ns) AND t.typtype IN ('e', 'd')
+   AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.objid = t.oid AND d.deptype = 'e');
+
+-- The same as a function; `oids` limits it to some objects (NULL: all).
 CREATE FUNCTION confiture.schema_objects(oids oid[] DEFAULT NULL)
 RETURNS TABLE (kind text, identity text, definition jsonb, objid oid)
 LANGUAGE sql STABLE
-SET search_path = pg_catalog
 AS $$
-WITH user_ns AS (
-    SELECT oid FROM pg_namespace
-     WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'confiture', 'pggit', 'pg_toast')
-       AND nspname NOT LIKE 'pg\_temp%' AND nspname NOT LIKE 'pg\_toast\_temp%'
-),
-rels AS (
-    SELECT c.* FROM pg_class c
-     WHERE c.relnamespace IN (SELECT oid FROM user_ns) AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
-       AND ($1 IS NULL OR c.oid = ANY ($1))
-       AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')
-)
-SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view'
-                      WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' ELSE 'foreign table' END,
-       (pg_identify_object('pg_class'::regclass, c.oid, 0)).identity,
-       jsonb_strip_nulls(jsonb_build_object(
-           'columns', (SELECT jsonb_agg(jsonb_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod),
-                                                           'not_null', a.attnotnull,
-                                                           'default', pg_get_expr(d.adbin, d.adrelid)) ORDER BY a.attnum)
-                         FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-                        WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
-           'constraints', (SELECT jsonb_object_agg(k.conname, pg_get_constraintdef(k.oid)) FROM pg_constraint k WHERE k.conrelid = c.oid),
-           'indexes', (SELECT jsonb_object_agg(i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid))
-                         FROM pg_index i WHERE i.indrelid = c.oid),
-           'triggers', (SELECT jsonb_object_agg(t.tgname, pg_get_triggerdef(t.oid)) FROM pg_trigger t
-                         WHERE t.tgrelid = c.oid AND NOT t.tgisinternal),
-           'definition', CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END,
-           'grants', c.relacl::text[])), c.oid
-  FROM rels c
-UNION ALL
-SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END,
-       (pg_identify_object('pg_proc'::regclass, p.oid, 0)).identity,
-       jsonb_build_object('definition', pg_get_functiondef(p.oid), 'grants', p.proacl::text[]), p.oid
-  FROM pg_proc p
- WHERE p.pronamespace IN (SELECT oid FROM user_ns) AND p.prokind IN ('f', 'p')
-   AND ($1 IS NULL OR p.oid = ANY ($1))
-   AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
-UNION ALL
-SELECT 'type', (pg_identify_object('pg_type'::regclass, t.oid, 0)).identity,
-       jsonb_build_object('kind', t.typtype, 'labels', (SELECT jsonb_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid)),
-       t.oid
-  FROM pg_type t
- WHERE t.typnamespace IN (SELECT oid FROM user_ns) AND t.typtype IN ('e', 'd')
-   AND ($1 IS NULL OR t.oid = ANY ($1))
-   AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = t.oid AND d.deptype = 'e')
+    SELECT * FROM confiture.object_definitions o WHERE $1 IS NULL OR o.objid = ANY ($1)
 $$;
 
 -- The recorded state of every object after migration `version` (NULL: the latest).

@@ -80,6 +80,17 @@ fn spi(sql: &str, args: &[pgrx::datum::DatumWithOid]) -> Result<()> {
     Spi::run_with_args(sql, args).map_err(|e| Error::from(e).into())
 }
 
+/// Describe objects under the same search_path as `confiture.drift()` and
+/// friends, so deparsed definitions (`REFERENCES public.customers`) compare
+/// equal whatever the session's search_path; the caller's is restored.
+fn snapshot_sql(sql: &str, args: &[pgrx::datum::DatumWithOid]) -> Result<()> {
+    let saved = ledger::first_value::<String>("SELECT current_setting('search_path')", &[])?.unwrap_or_default();
+    spi("SELECT set_config('search_path', 'pg_catalog, confiture', true)", &[])?;
+    let result = spi(sql, args);
+    spi("SELECT set_config('search_path', $1, true)", &[saved.into()])?;
+    result
+}
+
 /// Before a run: take the base snapshot on first use, then compare the live
 /// schema with the last snapshot per `confiture.drift_mode`.
 pub fn check_drift_before_migrate() -> Result<()> {
@@ -88,7 +99,7 @@ pub fn check_drift_before_migrate() -> Result<()> {
     }
     let any = ledger::first_value::<bool>("SELECT true FROM confiture.snapshot_objects LIMIT 1", &[])?;
     if any.is_none() {
-        return spi(
+        return snapshot_sql(
             "INSERT INTO confiture.snapshot_objects (version, kind, identity, objid, definition, hash)
              SELECT 'base', kind, identity, objid, definition, encode(sha256(convert_to(definition::text, 'UTF8')), 'hex')
                FROM confiture.schema_objects(NULL)",
@@ -132,7 +143,7 @@ pub fn after_migration_rolled_back(version: &str, duration: Duration) -> Result<
 /// Snapshot the objects the DDL of `version` touched in this transaction.
 fn snapshot_touched(version: &str) -> Result<()> {
     if SNAPSHOTS.get() {
-        spi(
+        snapshot_sql(
             "WITH touched AS (
                 -- the object, or the table a trigger, constraint or index belongs to
                 -- (for a dropped one: by its name, or the table whose snapshot had it)
@@ -150,7 +161,7 @@ fn snapshot_touched(version: &str) -> Result<()> {
                   LEFT JOIN pg_catalog.pg_constraint k ON k.oid = g.objid
                  WHERE g.migration_version = $1 AND g.xid = pg_current_xact_id()),
              now AS (
-                SELECT * FROM confiture.schema_objects(ARRAY(
+                SELECT * FROM confiture.object_definitions WHERE objid = ANY (ARRAY(
                     SELECT oid FROM touched WHERE oid IS NOT NULL
                        AND NOT (dropped AND object_type IN ('table', 'view', 'materialized view', 'function',
                                                             'procedure', 'sequence', 'type'))))),
