@@ -4,6 +4,7 @@
 //! rows into these types, this crate decides, `src/` reports. So every rule,
 //! strategy and ordering has plain unit tests that run in seconds.
 
+pub mod anon;
 pub mod checksum;
 pub mod ddl;
 pub mod estimate;

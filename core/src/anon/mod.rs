@@ -1,0 +1,134 @@
+//! Masking strategies: pure functions, NULL-preserving (callers map NULL to
+//! NULL), deterministic under a salt (same input + same salt = same output,
+//! everywhere; another salt = another output). Each declares whether it is
+//! injective (keeps distinct values distinct, so UNIQUE keys and joins
+//! survive) and whether it is reversible.
+
+pub mod dates;
+pub mod hash;
+pub mod network;
+pub mod numbers;
+pub mod person;
+pub mod text;
+
+use sha2::{Digest, Sha256};
+use siphasher::sip::SipHasher24;
+use std::hash::Hasher;
+
+/// A keyed pseudo-random function: SipHash-2-4 keyed by the salt (fast,
+/// for values that must look random); `hash` uses HMAC-SHA256 instead.
+#[derive(Clone)]
+pub struct Prf {
+    k0: u64,
+    k1: u64,
+}
+
+impl Prf {
+    pub fn new(salt: &str) -> Prf {
+        let d = Sha256::digest(salt.as_bytes());
+        let k0 = u64::from_le_bytes(d[0..8].try_into().unwrap_or_default());
+        let k1 = u64::from_le_bytes(d[8..16].try_into().unwrap_or_default());
+        Prf { k0, k1 }
+    }
+
+    /// 64 pseudo-random bits for `input` in `domain` (each strategy has its
+    /// own domain, so an email and a name of the same input differ).
+    pub fn bits(&self, domain: &str, input: &[u8]) -> u64 {
+        let mut h = SipHasher24::new_with_keys(self.k0, self.k1);
+        h.write(domain.as_bytes());
+        h.write_u8(0);
+        h.write(input);
+        h.finish()
+    }
+
+    /// A number in `0..n` (n > 0).
+    pub fn below(&self, domain: &str, input: &[u8], n: u64) -> u64 {
+        if n == 0 {
+            return 0;
+        }
+        self.bits(domain, input) % n
+    }
+}
+
+/// What the SQL type of a strategy's output is compatible with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    Text,
+    Uuid,
+    Bigint,
+    Number,
+    Date,
+    Inet,
+    /// The column's own type (preserve, null, noise keeps numbers numeric).
+    Same,
+}
+
+pub struct StrategyInfo {
+    pub name: &'static str,
+    pub injective: bool,
+    pub reversible: bool,
+    pub output: Output,
+    pub options: &'static str,
+    pub description: &'static str,
+}
+
+const fn info(
+    name: &'static str,
+    injective: bool,
+    output: Output,
+    options: &'static str,
+    description: &'static str,
+) -> StrategyInfo {
+    StrategyInfo { name, injective, reversible: false, output, options, description }
+}
+
+pub static STRATEGIES: &[StrategyInfo] = &[
+    info("email", true, Output::Text, "keep_domain (bool, default false)", "user_<hash>@example.com, or @ the original domain"),
+    info("hash", true, Output::Text, "format: hex (default) | uuid | bigint", "HMAC-SHA256 of the value under the salt"),
+    info("pattern", false, Output::Text, "pattern (text, e.g. '***-**-####': # keeps a character, * masks it)", "mask by a pattern"),
+    info("partial", false, Output::Text, "keep_first, keep_last (int, default 1), mask (char, default *)", "keep the first and last characters"),
+    info("redact", false, Output::Text, "replacement (text, default [REDACTED])", "a constant"),
+    info("null", false, Output::Same, "", "NULL"),
+    info("phone", false, Output::Text, "keep_digits (int, default 5: country and area code)", "same format, other digits"),
+    info("first_name", false, Output::Text, "", "a first name from a built-in list"),
+    info("last_name", false, Output::Text, "", "a last name from a built-in list"),
+    info("name", false, Output::Text, "", "a first and last name"),
+    info("date_shift", false, Output::Date, "days (int, default 30)", "shift by up to n days either way"),
+    info("date_trunc", false, Output::Date, "unit: month (default) | year", "truncate to the month or year"),
+    info("ip", false, Output::Inet, "keep_bits (int, default 24 for IPv4, 64 for IPv6)", "keep the network, other host"),
+    info("credit_card", false, Output::Text, "", "keep the last four digits, still Luhn-valid"),
+    info("number_range", false, Output::Number, "min, max (numbers, required)", "a number in [min, max]"),
+    info("noise", false, Output::Same, "percent (number, default 10)", "the value ± up to percent"),
+    info("regex_redact", false, Output::Text, "pattern (regex, required), replacement (default [REDACTED])", "redact matches inside free text"),
+    info("preserve", true, Output::Same, "", "no change"),
+    info("custom", false, Output::Same, "function (regprocedure taking the value, required)", "any SQL function"),
+];
+
+pub fn strategy(name: &str) -> Option<&'static StrategyInfo> {
+    STRATEGIES.iter().find(|s| s.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prf_is_deterministic_and_salted() {
+        let a = Prf::new("salt");
+        assert_eq!(a.bits("email", b"x"), Prf::new("salt").bits("email", b"x"));
+        assert_ne!(a.bits("email", b"x"), Prf::new("pepper").bits("email", b"x"));
+        assert_ne!(a.bits("email", b"x"), a.bits("name", b"x"));
+        assert!(a.below("d", b"x", 10) < 10);
+        assert_eq!(a.below("d", b"x", 0), 0);
+    }
+
+    #[test]
+    fn every_strategy_is_listed_once() {
+        let names = ["email", "hash", "pattern", "partial", "redact", "null", "phone", "first_name", "last_name", "name",
+            "date_shift", "date_trunc", "ip", "credit_card", "number_range", "noise", "regex_redact", "preserve", "custom"];
+        assert_eq!(STRATEGIES.len(), names.len());
+        for n in names {
+            assert!(strategy(n).is_some(), "{n}");
+        }
+    }
+}
