@@ -33,6 +33,14 @@ pub enum Kind {
     SerializationFailure,
     /// A statement rejected by the lint guard (42P17).
     LintViolation,
+    /// A column that does not exist (42703).
+    UndefinedColumn,
+    /// A value of the wrong type (42804).
+    DatatypeMismatch,
+    /// Uniqueness would break (23505).
+    UniqueViolation,
+    /// A foreign key would break (23503).
+    ForeignKeyViolation,
     /// A check the user asked for found a violation (23514).
     CheckViolation,
     /// SQL text does not parse (42601).
@@ -58,6 +66,10 @@ impl Kind {
             Kind::LockNotAvailable => ERRCODE_LOCK_NOT_AVAILABLE,
             Kind::InsufficientPrivilege => ERRCODE_INSUFFICIENT_PRIVILEGE,
             Kind::CheckViolation => ERRCODE_CHECK_VIOLATION,
+            Kind::UndefinedColumn => ERRCODE_UNDEFINED_COLUMN,
+            Kind::DatatypeMismatch => ERRCODE_DATATYPE_MISMATCH,
+            Kind::UniqueViolation => ERRCODE_UNIQUE_VIOLATION,
+            Kind::ForeignKeyViolation => ERRCODE_FOREIGN_KEY_VIOLATION,
             Kind::LintViolation => ERRCODE_INVALID_OBJECT_DEFINITION,
             Kind::SerializationFailure => ERRCODE_T_R_SERIALIZATION_FAILURE,
             Kind::SyntaxError => ERRCODE_SYNTAX_ERROR,

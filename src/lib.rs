@@ -5,6 +5,7 @@
 
 use pgrx::prelude::*;
 
+pub mod anon;
 pub mod ddl;
 pub mod dryrun;
 pub mod error;

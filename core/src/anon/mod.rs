@@ -5,6 +5,7 @@
 //! survive) and whether it is reversible.
 
 pub mod dates;
+pub mod rules;
 pub mod hash;
 pub mod network;
 pub mod numbers;

@@ -1,0 +1,97 @@
+-- Anonymization profiles: rules per table and column, tables to skip.
+-- The SQL wrappers call Rust functions that may be created later in the script.
+SET LOCAL check_function_bodies = off;
+
+CREATE TABLE confiture.anon_profiles (
+    name        text PRIMARY KEY CHECK (btrim(name) <> ''),
+    owner       name NOT NULL DEFAULT current_user,
+    salt        text,          -- readable only by the owner and superusers (see confiture.profile_salt)
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE confiture.anon_rules (
+    profile     text NOT NULL REFERENCES confiture.anon_profiles ON DELETE CASCADE,
+    table_name  regclass NOT NULL,
+    column_name name NOT NULL,
+    strategy    text NOT NULL,
+    options     jsonb NOT NULL DEFAULT '{}',
+    condition   text,          -- mask only the rows where this SQL boolean holds (NULL: every row)
+    PRIMARY KEY (profile, table_name, column_name)
+);
+CREATE TABLE confiture.anon_skipped (
+    profile     text NOT NULL REFERENCES confiture.anon_profiles ON DELETE CASCADE,
+    table_name  regclass NOT NULL,
+    PRIMARY KEY (profile, table_name)
+);
+REVOKE ALL ON confiture.anon_profiles FROM PUBLIC;
+GRANT SELECT (name, owner, created_at) ON confiture.anon_profiles TO PUBLIC;
+GRANT SELECT ON confiture.anon_rules, confiture.anon_skipped TO PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('confiture.anon_profiles', '');
+SELECT pg_catalog.pg_extension_config_dump('confiture.anon_rules', '');
+SELECT pg_catalog.pg_extension_config_dump('confiture.anon_skipped', '');
+
+-- A profile's salt, for its owner and superusers; else confiture.anon_salt.
+CREATE FUNCTION confiture.profile_salt(profile text) RETURNS text
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, confiture
+AS $$
+DECLARE p record;
+BEGIN
+    SELECT * INTO p FROM confiture.anon_profiles WHERE name = profile;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'anonymization profile % does not exist', profile USING ERRCODE = '42704',
+            DETAIL = 'confiture.anon_profiles has no profile of that name.',
+            HINT = 'Create it with confiture.create_profile(name, salt).';
+    END IF;
+    IF p.owner <> session_user AND p.owner <> current_user
+       AND NOT (SELECT rolsuper FROM pg_roles WHERE rolname = session_user) THEN
+        RAISE EXCEPTION 'permission denied for the salt of profile %', profile USING ERRCODE = '42501',
+            DETAIL = 'Only its owner and superusers may use a profile''s salt.',
+            HINT = 'Ask the owner, or a superuser, to run it.';
+    END IF;
+    RETURN coalesce(p.salt, current_setting('confiture.anon_salt', true));
+END $$;
+REVOKE ALL ON FUNCTION confiture.profile_salt(text) FROM PUBLIC;
+
+-- Date and IP wrappers over the Rust functions.
+CREATE FUNCTION confiture.mask_date_shift(value timestamptz, salt text DEFAULT NULL, days integer DEFAULT 30)
+RETURNS timestamptz LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT value + confiture.mask_date_shift_days(value::text, salt, days) * interval '1 day' $$;
+CREATE FUNCTION confiture.mask_date_shift(value date, salt text DEFAULT NULL, days integer DEFAULT 30)
+RETURNS date LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT value + confiture.mask_date_shift_days(value::text, salt, days) $$;
+CREATE FUNCTION confiture.mask_date_trunc(value timestamptz, unit text DEFAULT 'month')
+RETURNS timestamptz LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT date_trunc(unit, value) $$;
+CREATE FUNCTION confiture.mask_ip(value inet, salt text DEFAULT NULL, keep_bits integer DEFAULT NULL)
+RETURNS inet LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT confiture.mask_ip_text(host(value), salt, keep_bits)::inet $$;
+
+-- A table's rows, masked by a profile, streamed without changing the table:
+--   COPY (SELECT * FROM confiture.anonymized(NULL::public.customers, 'qa')) TO STDOUT
+CREATE FUNCTION confiture.anonymized(rowtype anyelement, profile text)
+RETURNS SETOF anyelement
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    RETURN QUERY EXECUTE confiture.masking_query(pg_typeof(rowtype)::text::regclass, profile)
+        USING confiture.profile_salt(profile);
+END $$;
+
+-- Rows of a foreign key's table whose key finds no referenced row.
+CREATE FUNCTION confiture.foreign_key_orphans(fk oid) RETURNS bigint
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE k record; cond text; n bigint;
+BEGIN
+    SELECT * INTO k FROM pg_catalog.pg_constraint WHERE oid = fk AND contype = 'f';
+    IF NOT FOUND THEN RETURN 0; END IF;
+    SELECT string_agg(format('p.%I = c.%I', pa.attname, ca.attname), ' AND '),
+           string_agg(format('c.%I IS NOT NULL', ca.attname), ' AND ')
+      INTO cond, k.conname
+      FROM unnest(k.conkey, k.confkey) AS u(c, p)
+      JOIN pg_catalog.pg_attribute ca ON ca.attrelid = k.conrelid AND ca.attnum = u.c
+      JOIN pg_catalog.pg_attribute pa ON pa.attrelid = k.confrelid AND pa.attnum = u.p;
+    EXECUTE format('SELECT count(*) FROM %s c WHERE %s AND NOT EXISTS (SELECT FROM %s p WHERE %s)',
+                   k.conrelid::regclass, k.conname, k.confrelid::regclass, cond) INTO n;
+    RETURN n;
+END $$;
