@@ -95,3 +95,15 @@ BEGIN
                    k.conrelid::regclass, k.conname, k.confrelid::regclass, cond) INTO n;
     RETURN n;
 END $$;
+
+-- Do most sampled values of this column look like email addresses?
+CREATE FUNCTION confiture.looks_like_email(tbl oid, col name) RETURNS boolean
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE hits int; total int;
+BEGIN
+    EXECUTE format('SELECT count(*) FILTER (WHERE v ~ ''^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$''), count(v)
+                      FROM (SELECT %I::text AS v FROM %s LIMIT 200) s', col, tbl::regclass)
+       INTO hits, total;
+    RETURN total > 0 AND hits * 2 > total;
+END $$;

@@ -263,7 +263,9 @@ pub fn inconsistent_foreign_keys(profile: &str) -> Result<Vec<String>> {
                JOIN pg_catalog.pg_attribute ca ON ca.attrelid = k.conrelid AND ca.attnum = u.c
                JOIN pg_catalog.pg_attribute pa ON pa.attrelid = k.confrelid AND pa.attnum = u.p
                LEFT JOIN confiture.anon_rules cr ON cr.profile = $1 AND cr.table_name = k.conrelid AND cr.column_name = ca.attname
+                                                 AND cr.strategy <> 'preserve'
                LEFT JOIN confiture.anon_rules pr ON pr.profile = $1 AND pr.table_name = k.confrelid AND pr.column_name = pa.attname
+                                                 AND pr.strategy <> 'preserve'
               WHERE k.contype = 'f' AND (cr.strategy IS NOT NULL OR pr.strategy IS NOT NULL)
                 AND (cr.strategy IS DISTINCT FROM pr.strategy OR cr.options IS DISTINCT FROM pr.options
                      OR cr.condition IS NOT NULL OR pr.condition IS NOT NULL)",
