@@ -4,6 +4,7 @@ SET client_min_messages = warning;
 SET IntervalStyle = postgres;  -- pg_regress would print '@ 5 mins'
 SET confiture.drift_mode = off;  -- this suite makes objects by hand on purpose (drift: history.sql)
 SET confiture.anon_salt = 'regress-salt-0123456789';
+SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD';  -- pg_regress runs in PST8PDT, Postgres style
 
 -- Strategies: NULL stays NULL, same input + same salt = same output.
 SELECT strategy, injective, reversible FROM confiture.strategies();
