@@ -16,7 +16,7 @@ cluster_start "$DIR"
 psql -X -q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS demo" -c "CREATE DATABASE demo"
 python3 bench/register_corpus.py "$CORPUS/lemmy" > "$DIR/register_lemmy.sql"
 echo "== psql session (database demo)"
-psql -X -d demo -v ON_ERROR_STOP=0 -v lemmy="$DIR/register_lemmy.sql" -f scripts/demo.sql 2>&1
+psql -X -d demo -v ON_ERROR_STOP=0 -v lemmy="$DIR/register_lemmy.sql" -f scripts/demo.sql 2>&1 | grep -v "^NOTICE:"
 echo
 echo "The demo cluster is still running. Connect with:"
 echo "    psql -h $DIR -p $PGPORT -U postgres demo"

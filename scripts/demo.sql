@@ -39,3 +39,47 @@ SELECT confiture.register('9999', 'concurrent index', 'CREATE INDEX CONCURRENTLY
 
 -- 7. Every hook run is recorded.
 SELECT hook, phase, outcome, count(*) FROM confiture.hook_runs GROUP BY 1, 2, 3 ORDER BY 1;
+
+-- 8. Risk assessment without running anything.
+SELECT statement, lock, blocks, rewrite, tier, left(recommendations[1], 60) AS recommendation
+  FROM confiture.assess($$
+    ALTER TABLE person ADD COLUMN last_seen timestamptz DEFAULT clock_timestamp();
+    CREATE INDEX person_last_seen_idx ON person (last_seen);
+    ALTER TABLE post ADD CONSTRAINT post_creator_fk FOREIGN KEY (creator_id) REFERENCES person (id) NOT VALID;
+  $$);
+
+-- 9. A dry run: run it, measure it, roll it all back.
+SELECT confiture.register('9000', 'demo: person email index', 'CREATE INDEX person_name_lower_idx ON person (lower(name));');
+SELECT step, kind, left(statement, 50) AS statement, locks, blocks, created, estimated_duration
+  FROM confiture.dry_run(target => '9000', scale => 100) WHERE version = '9000';
+SELECT to_regclass('person_name_lower_idx') AS still_absent;
+
+-- 10. Linting: the lemmy migrations, and the live schema.
+SELECT rule, severity, count(*) FROM confiture.migrations m, confiture.lint(m.up_sql) l
+ GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 8;
+SELECT rule, count(*) FROM confiture.lint_schema('public') GROUP BY 1 ORDER BY 2 DESC;
+-- the guard, on every DDL statement
+SET confiture.lint_mode = enforce;
+ALTER TABLE person ADD COLUMN token uuid DEFAULT gen_random_uuid();
+SET confiture.lint_mode = off;
+
+-- 11. DDL history: who changed what, through which migration.
+SELECT command_tag, object_identity, left(statement, 50) AS statement, migration_version
+  FROM confiture.history('public.person') LIMIT 5;
+SELECT change, count(*) FROM confiture.schema_diff('2019-02-26-002946_create_user', '2025-08-01-000015_add_mark_fetched_posts_as_read')
+ GROUP BY 1;
+ALTER TABLE person ADD COLUMN hotfix text;   -- typed by hand
+SELECT kind, identity, change FROM confiture.drift();
+
+-- 12. Anonymization: mask customers, stream them, verify the profile.
+CREATE TABLE demo_customers (id bigint PRIMARY KEY, tenant_id int NOT NULL, name text, email text UNIQUE, phone text, ssn text);
+INSERT INTO demo_customers SELECT g, g % 3, 'Customer ' || g, 'customer' || g || '@mail.test', '+1 555 01' || lpad(g::text, 5, '0'), lpad(g::text, 9, '0')
+  FROM generate_series(1, 1000) g;
+SELECT confiture.create_profile('demo', 'demo-salt-change-me-0123456789');
+SELECT confiture.add_rule('demo', 'demo_customers', 'name', 'name');
+SELECT confiture.add_rule('demo', 'demo_customers', 'email', 'email');
+SELECT confiture.add_rule('demo', 'demo_customers', 'phone', 'phone', '{"keep_digits": 4}');
+SELECT confiture.add_rule('demo', 'demo_customers', 'ssn', 'pattern', '{"pattern": "*****####"}');
+SELECT * FROM confiture.anonymized(NULL::demo_customers, 'demo') LIMIT 3;
+SELECT "check", status, count(*) FROM confiture.verify_profile('demo') WHERE table_name = 'demo_customers' GROUP BY 1, 2 ORDER BY 1;
+SELECT * FROM confiture.anonymize('demo');
