@@ -166,6 +166,32 @@ mod tests {
     }
 
     #[pg_test]
+    fn converts_alter_table_create_table_set_and_functions() {
+        use confiture_core::ddl::*;
+        let sql = "ALTER TABLE s.t ADD COLUMN c timestamptz DEFAULT clock_timestamp(), ADD COLUMN d int DEFAULT 0, \
+                   ALTER COLUMN e TYPE varchar(20), ADD CONSTRAINT fk FOREIGN KEY (a) REFERENCES r (id) NOT VALID;
+                   CREATE TABLE n (id bigserial PRIMARY KEY, at timestamp, doc json);
+                   SET lock_timeout = '5s';
+                   CREATE FUNCTION f() RETURNS int SECURITY DEFINER SET search_path = pg_catalog LANGUAGE sql AS 'SELECT 1';
+                   UPDATE t SET a = 1;";
+        let stmts = parse(sql).unwrap();
+        let StatementKind::AlterTable(at) = &stmts[0].kind else { panic!("{:?}", stmts[0].kind) };
+        assert_eq!(at.table, QualifiedName::new(Some("s"), "t"));
+        assert!(matches!(&at.commands[0], AlterTableCmd::AddColumn { column, .. }
+            if column.default == Some(DefaultExpr::Volatile("clock_timestamp".into()))));
+        assert!(matches!(&at.commands[1], AlterTableCmd::AddColumn { column, .. } if column.default == Some(DefaultExpr::Constant)));
+        assert!(matches!(&at.commands[2], AlterTableCmd::AlterColumnType { type_name, .. }
+            if type_name.name == "varchar" && type_name.modifiers == vec![20]));
+        assert!(matches!(&at.commands[3], AlterTableCmd::AddConstraint(k) if k.kind == ConstraintKind::ForeignKey && k.not_valid));
+        let StatementKind::CreateTable(ct) = &stmts[1].kind else { panic!() };
+        assert!(ct.columns[0].type_name.is_serial() && ct.columns[0].primary_key && ct.has_primary_key());
+        assert_eq!(ct.columns[1].type_name.name, "timestamp");
+        assert!(matches!(&stmts[2].kind, StatementKind::Set { name, value, .. } if name == "lock_timeout" && value.as_deref() == Some("5s")));
+        assert!(matches!(&stmts[3].kind, StatementKind::CreateFunction(f) if f.security_definer && f.sets_search_path));
+        assert!(matches!(&stmts[4].kind, StatementKind::Dml(d) if d.kind == DmlKind::Update && !d.has_where));
+    }
+
+    #[pg_test]
     fn hostile_input_is_an_error_not_a_crash() {
         assert!(parse("select 'unterminated").is_err());
         assert!(parse("\u{0}").is_err());
