@@ -83,10 +83,10 @@ fn spi(sql: &str, args: &[pgrx::datum::DatumWithOid]) -> Result<()> {
 /// Describe objects under the same search_path as `confiture.drift()` and
 /// friends, so deparsed definitions (`REFERENCES public.customers`) compare
 /// equal whatever the session's search_path; the caller's is restored.
-fn snapshot_sql(sql: &str, args: &[pgrx::datum::DatumWithOid]) -> Result<()> {
+fn with_snapshot_search_path(work: impl FnOnce() -> Result<()>) -> Result<()> {
     let saved = ledger::first_value::<String>("SELECT current_setting('search_path')", &[])?.unwrap_or_default();
     spi("SELECT set_config('search_path', 'pg_catalog, confiture', true)", &[])?;
-    let result = spi(sql, args);
+    let result = work();
     spi("SELECT set_config('search_path', $1, true)", &[saved.into()])?;
     result
 }
@@ -99,12 +99,14 @@ pub fn check_drift_before_migrate() -> Result<()> {
     }
     let any = ledger::first_value::<bool>("SELECT true FROM confiture.snapshot_objects LIMIT 1", &[])?;
     if any.is_none() {
-        return snapshot_sql(
-            "INSERT INTO confiture.snapshot_objects (version, kind, identity, objid, definition, hash)
-             SELECT 'base', kind, identity, objid, definition, encode(sha256(convert_to(definition::text, 'UTF8')), 'hex')
-               FROM confiture.schema_objects(NULL)",
-            &[],
-        );
+        return with_snapshot_search_path(|| {
+            spi(
+                "INSERT INTO confiture.snapshot_objects (version, kind, identity, objid, definition, hash)
+                 SELECT 'base', kind, identity, objid, definition, encode(sha256(convert_to(definition::text, 'UTF8')), 'hex')
+                   FROM confiture.schema_objects(NULL)",
+                &[],
+            )
+        });
     }
     let mode = DRIFT_MODE.get();
     if mode == DriftMode::Off {
@@ -140,11 +142,40 @@ pub fn after_migration_rolled_back(version: &str, duration: Duration) -> Result<
     pggit_event("rollback", version, duration)
 }
 
+thread_local! {
+    /// The per-migration snapshot statement, planned once per backend: its
+    /// planning (a large view) cost as much as running it.
+    static SNAPSHOT_PLAN: RefCell<Option<pgrx::spi::OwnedPreparedStatement>> = const { RefCell::new(None) };
+}
+
 /// Snapshot the objects the DDL of `version` touched in this transaction.
 fn snapshot_touched(version: &str) -> Result<()> {
     if SNAPSHOTS.get() {
-        snapshot_sql(
-            "WITH touched AS (
+        with_snapshot_search_path(|| run_kept(&SNAPSHOT_PLAN, SNAPSHOT_TOUCHED, version))?;
+    }
+    Ok(())
+}
+
+/// Run a kept plan with one text argument, preparing it on first use.
+fn run_kept(
+    plan: &'static std::thread::LocalKey<RefCell<Option<pgrx::spi::OwnedPreparedStatement>>>,
+    sql: &str,
+    arg: &str,
+) -> Result<()> {
+    plan.with(|cell| {
+        Spi::connect_mut(|c| {
+            let mut cell = cell.borrow_mut();
+            if cell.is_none() {
+                *cell = Some(c.prepare_mut(sql, &[pgrx::PgOid::BuiltIn(pg_sys::PgBuiltInOids::TEXTOID)])?.keep());
+            }
+            let prepared = cell.as_ref().expect("prepared above");
+            c.update(prepared, None, &[arg.into()]).map(|_| ())
+        })
+    })
+    .map_err(|e: pgrx::spi::SpiError| Error::from(e).into())
+}
+
+const SNAPSHOT_TOUCHED: &str = "WITH touched AS (
                 -- the object, or the table a trigger, constraint or index belongs to
                 -- (for a dropped one: by its name, or the table whose snapshot had it)
                 SELECT DISTINCT coalesce(i.indrelid, t.tgrelid, k.conrelid,
@@ -180,12 +211,7 @@ fn snapshot_touched(version: &str) -> Result<()> {
               WHERE g.dropped AND g.object_type IN ('table', 'view', 'materialized view', 'function', 'procedure', 'sequence', 'type')
              UNION ALL
              SELECT $1, r.kind, r.identity, r.objid, NULL, NULL FROM renamed r
-              WHERE r.definition IS NOT NULL AND r.identity NOT IN (SELECT identity FROM now)",
-            &[version.into()],
-        )?;
-    }
-    Ok(())
-}
+              WHERE r.definition IS NOT NULL AND r.identity NOT IN (SELECT identity FROM now)";
 
 fn pggit_present() -> Result<bool> {
     Ok(ledger::first_value::<bool>(
