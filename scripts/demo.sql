@@ -6,9 +6,11 @@ CREATE EXTENSION confiture;
 -- 1. Register every lemmy migration (342, up and down SQL). Twelve files use
 --    syntax newer than PostgreSQL 15: they are accepted with a WARNING.
 SET client_min_messages = error;
+\set ECHO none
 \o /dev/null
 \i :lemmy
 \o
+\set ECHO queries
 SET client_min_messages = warning;
 SELECT state, count(*), count(*) FILTER (WHERE statements IS NULL) AS unparsable
   FROM confiture.status() GROUP BY state;
@@ -49,9 +51,11 @@ SELECT statement, lock, blocks, rewrite, tier, left(recommendations[1], 60) AS r
   $$);
 
 -- 9. A dry run: run it, measure it, roll it all back.
-SELECT confiture.register('9000', 'demo: person email index', 'CREATE INDEX person_name_lower_idx ON person (lower(name));');
+--    (version 0 sorts before everything: only it is pending up to it)
+SELECT confiture.register('0', 'demo: person name index', 'CREATE INDEX person_name_lower_idx ON person (lower(name));');
 SELECT step, kind, left(statement, 50) AS statement, locks, blocks, created, estimated_duration
-  FROM confiture.dry_run(target => '9000', scale => 100) WHERE version = '9000';
+  FROM confiture.dry_run(target => '0', scale => 100);
+SELECT version, state FROM confiture.status() WHERE version = '0';
 SELECT to_regclass('person_name_lower_idx') AS still_absent;
 
 -- 10. Linting: the lemmy migrations, and the live schema.
