@@ -185,6 +185,24 @@ pub fn check(stmt: &Statement, config: &Config, ctx: &Context) -> Vec<Finding> {
     out
 }
 
+/// The ALTER TABLE subcommands of `stmt` on a table that existed before the
+/// script (a table created in it has no readers to block): what most rules
+/// look at.
+pub fn existing_table_commands<'a>(
+    stmt: &'a Statement,
+    ctx: &Context,
+) -> impl Iterator<Item = (&'a QualifiedName, &'a AlterTableCmd)> {
+    let commands = match &stmt.kind {
+        StatementKind::AlterTable(at) if !ctx.is_new(&at.table) => at.commands.as_slice(),
+        _ => &[],
+    };
+    let table = match &stmt.kind {
+        StatementKind::AlterTable(at) => Some(&at.table),
+        _ => None,
+    };
+    commands.iter().filter_map(move |c| table.map(|t| (t, c)))
+}
+
 pub fn rule(id: &str) -> Option<&'static Rule> {
     rules::ALL.iter().copied().find(|r| r.id == id)
 }

@@ -1,5 +1,5 @@
-use crate::ddl::{AlterTableCmd, Statement, StatementKind};
-use crate::lint::{Context, Hit, Rule, Severity};
+use crate::ddl::{AlterTableCmd, Statement};
+use crate::lint::{existing_table_commands, Context, Hit, Rule, Severity};
 
 pub static RULE: Rule = Rule {
     id: "add-serial-column",
@@ -11,27 +11,19 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(stmt: &Statement, ctx: &Context, out: &mut Vec<Hit>) {
-    if let StatementKind::AlterTable(at) = &stmt.kind {
-        if ctx.is_new(&at.table) {
-            return;
-        }
-        for c in &at.commands {
-            if let AlterTableCmd::AddColumn { column, .. } = c {
-                let kind = if column.type_name.is_serial() {
-                    Some(column.type_name.name.as_str())
-                } else if column.identity {
-                    Some("identity")
-                } else if column.generated_stored {
-                    Some("stored generated")
-                } else {
-                    None
-                };
-                if let Some(kind) = kind {
-                    out.push(Hit::on(format!("{}.{}", at.table, column.name), format!(
-                        "{kind} column {} rewrites {} under ACCESS EXCLUSIVE", column.name, at.table
-                    )));
-                }
-            }
-        }
+    for (table, cmd) in existing_table_commands(stmt, ctx) {
+        let AlterTableCmd::AddColumn { column, .. } = cmd else { continue };
+        let kind = if column.type_name.is_serial() {
+            column.type_name.name.as_str()
+        } else if column.identity {
+            "identity"
+        } else if column.generated_stored {
+            "stored generated"
+        } else {
+            continue;
+        };
+        out.push(Hit::on(format!("{table}.{}", column.name), format!(
+            "{kind} column {} rewrites {table} under ACCESS EXCLUSIVE", column.name
+        )));
     }
 }

@@ -1,5 +1,5 @@
-use crate::ddl::{AlterTableCmd, ConstraintKind, Statement, StatementKind};
-use crate::lint::{Context, Hit, Rule, Severity};
+use crate::ddl::{AlterTableCmd, ConstraintKind, Statement};
+use crate::lint::{existing_table_commands, Context, Hit, Rule, Severity};
 
 pub static RULE: Rule = Rule {
     id: "blocking-unique",
@@ -11,15 +11,10 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(stmt: &Statement, ctx: &Context, out: &mut Vec<Hit>) {
-    if let StatementKind::AlterTable(at) = &stmt.kind {
-        if ctx.is_new(&at.table) {
-            return;
-        }
-        for c in &at.commands {
-            if let AlterTableCmd::AddConstraint(k) = c {
-                if matches!(k.kind, ConstraintKind::Unique | ConstraintKind::PrimaryKey) && k.using_index.is_none() {
-                    out.push(Hit::on(&at.table, ""));
-                }
+    for (table, cmd) in existing_table_commands(stmt, ctx) {
+        if let AlterTableCmd::AddConstraint(k) = cmd {
+            if matches!(k.kind, ConstraintKind::Unique | ConstraintKind::PrimaryKey) && k.using_index.is_none() {
+                out.push(Hit::on(table, ""));
             }
         }
     }

@@ -1,5 +1,5 @@
-use crate::ddl::{AlterTableCmd, ConstraintKind, Statement, StatementKind};
-use crate::lint::{Context, Hit, Rule, Severity};
+use crate::ddl::{AlterTableCmd, ConstraintKind, Statement};
+use crate::lint::{existing_table_commands, Context, Hit, Rule, Severity};
 
 pub static RULE: Rule = Rule {
     id: "constraint-not-valid",
@@ -11,20 +11,14 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(stmt: &Statement, ctx: &Context, out: &mut Vec<Hit>) {
-    if let StatementKind::AlterTable(at) = &stmt.kind {
-        if ctx.is_new(&at.table) {
-            return;
-        }
-        for c in &at.commands {
-            if let AlterTableCmd::AddConstraint(k) = c {
-                if matches!(k.kind, ConstraintKind::ForeignKey | ConstraintKind::Check) && !k.not_valid {
-                    let what = if k.kind == ConstraintKind::ForeignKey { "foreign key" } else { "check constraint" };
-                    out.push(Hit::on(&at.table, format!(
-                        "{what} {} on {} is added without NOT VALID: every row is checked under the lock",
-                        k.name.as_deref().unwrap_or(""), at.table
-                    )));
-                }
-            }
+    for (table, cmd) in existing_table_commands(stmt, ctx) {
+        let AlterTableCmd::AddConstraint(k) = cmd else { continue };
+        if matches!(k.kind, ConstraintKind::ForeignKey | ConstraintKind::Check) && !k.not_valid {
+            let what = if k.kind == ConstraintKind::ForeignKey { "foreign key" } else { "check constraint" };
+            out.push(Hit::on(table, format!(
+                "{what} {} on {table} is added without NOT VALID: every row is checked under the lock",
+                k.name.as_deref().unwrap_or("")
+            )));
         }
     }
 }

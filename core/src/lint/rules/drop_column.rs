@@ -1,5 +1,5 @@
-use crate::ddl::{AlterTableCmd, Statement, StatementKind};
-use crate::lint::{Context, Hit, Rule, Severity};
+use crate::ddl::{AlterTableCmd, Statement};
+use crate::lint::{existing_table_commands, Context, Hit, Rule, Severity};
 
 pub static RULE: Rule = Rule {
     id: "drop-column",
@@ -11,14 +11,9 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(stmt: &Statement, ctx: &Context, out: &mut Vec<Hit>) {
-    if let StatementKind::AlterTable(at) = &stmt.kind {
-        if ctx.is_new(&at.table) {
-            return;
-        }
-        for c in &at.commands {
-            if let AlterTableCmd::DropColumn { name, .. } = c {
-                out.push(Hit::on(format!("{}.{name}", at.table), ""));
-            }
+    for (table, cmd) in existing_table_commands(stmt, ctx) {
+        if let AlterTableCmd::DropColumn { name, .. } = cmd {
+            out.push(Hit::on(format!("{table}.{name}"), ""));
         }
     }
 }

@@ -1,5 +1,5 @@
-use crate::ddl::{AlterTableCmd, Statement, StatementKind};
-use crate::lint::{Context, Hit, Rule, Severity};
+use crate::ddl::{AlterTableCmd, Statement};
+use crate::lint::{existing_table_commands, Context, Hit, Rule, Severity};
 
 pub static RULE: Rule = Rule {
     id: "not-null-without-default",
@@ -11,17 +11,11 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(stmt: &Statement, ctx: &Context, out: &mut Vec<Hit>) {
-    if let StatementKind::AlterTable(at) = &stmt.kind {
-        if ctx.is_new(&at.table) {
-            return;
-        }
-        for c in &at.commands {
-            if let AlterTableCmd::AddColumn { column, .. } = c {
-                let generated = column.identity || column.generated_stored || column.type_name.is_serial();
-                if column.not_null && column.default.is_none() && !generated {
-                    out.push(Hit::on(format!("{}.{}", at.table, column.name), ""));
-                }
-            }
+    for (table, cmd) in existing_table_commands(stmt, ctx) {
+        let AlterTableCmd::AddColumn { column, .. } = cmd else { continue };
+        let generated = column.identity || column.generated_stored || column.type_name.is_serial();
+        if column.not_null && column.default.is_none() && !generated {
+            out.push(Hit::on(format!("{table}.{}", column.name), ""));
         }
     }
 }

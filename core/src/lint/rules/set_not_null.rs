@@ -1,5 +1,5 @@
-use crate::ddl::{AlterTableCmd, Statement, StatementKind};
-use crate::lint::{Context, Hit, Rule, Severity};
+use crate::ddl::{AlterTableCmd, Statement};
+use crate::lint::{existing_table_commands, Context, Hit, Rule, Severity};
 
 pub static RULE: Rule = Rule {
     id: "set-not-null",
@@ -11,15 +11,10 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(stmt: &Statement, ctx: &Context, out: &mut Vec<Hit>) {
-    if let StatementKind::AlterTable(at) = &stmt.kind {
-        if ctx.is_new(&at.table) {
-            return;
-        }
-        for c in &at.commands {
-            if let AlterTableCmd::SetNotNull { column } = c {
-                if !ctx.not_null_checked.contains(column) {
-                    out.push(Hit::on(format!("{}.{column}", at.table), ""));
-                }
+    for (table, cmd) in existing_table_commands(stmt, ctx) {
+        if let AlterTableCmd::SetNotNull { column } = cmd {
+            if !ctx.not_null_checked.contains(column) {
+                out.push(Hit::on(format!("{table}.{column}"), ""));
             }
         }
     }

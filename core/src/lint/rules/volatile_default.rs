@@ -1,5 +1,5 @@
-use crate::ddl::{AlterTableCmd, DefaultExpr, Statement, StatementKind};
-use crate::lint::{Context, Hit, Rule, Severity};
+use crate::ddl::{AlterTableCmd, DefaultExpr, Statement};
+use crate::lint::{existing_table_commands, Context, Hit, Rule, Severity};
 
 pub static RULE: Rule = Rule {
     id: "volatile-default",
@@ -11,17 +11,12 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(stmt: &Statement, ctx: &Context, out: &mut Vec<Hit>) {
-    if let StatementKind::AlterTable(at) = &stmt.kind {
-        if ctx.is_new(&at.table) {
-            return;
-        }
-        for c in &at.commands {
-            if let AlterTableCmd::AddColumn { column, .. } = c {
-                if let Some(DefaultExpr::Volatile(f)) = &column.default {
-                    out.push(Hit::on(format!("{}.{}", at.table, column.name), format!(
-                        "column {} is added with volatile default {f}(): {} is rewritten under ACCESS EXCLUSIVE", column.name, at.table
-                    )));
-                }
+    for (table, cmd) in existing_table_commands(stmt, ctx) {
+        if let AlterTableCmd::AddColumn { column, .. } = cmd {
+            if let Some(DefaultExpr::Volatile(f)) = &column.default {
+                out.push(Hit::on(format!("{table}.{}", column.name), format!(
+                    "column {} is added with volatile default {f}(): {table} is rewritten under ACCESS EXCLUSIVE", column.name
+                )));
             }
         }
     }
