@@ -85,7 +85,8 @@ SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 
        c.oid AS objid
   FROM pg_catalog.pg_class c
  WHERE c.relnamespace IN (SELECT oid FROM user_ns) AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
-   AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')
+   AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d   -- by the depender index
+                    WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid AND d.deptype = 'e')
 UNION ALL
 SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END,
        (pg_catalog.pg_identify_object('pg_catalog.pg_proc'::pg_catalog.regclass, p.oid, 0)).identity,
@@ -93,7 +94,8 @@ SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END,
        p.oid
   FROM pg_catalog.pg_proc p
  WHERE p.pronamespace IN (SELECT oid FROM user_ns) AND p.prokind IN ('f', 'p')
-   AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
+   AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
+                    WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid AND d.deptype = 'e')
 UNION ALL
 SELECT 'type', (pg_catalog.pg_identify_object('pg_catalog.pg_type'::pg_catalog.regclass, t.oid, 0)).identity,
        pg_catalog.jsonb_build_object('kind', t.typtype,
@@ -101,7 +103,8 @@ SELECT 'type', (pg_catalog.pg_identify_object('pg_catalog.pg_type'::pg_catalog.r
        t.oid
   FROM pg_catalog.pg_type t
  WHERE t.typnamespace IN (SELECT oid FROM user_ns) AND t.typtype IN ('e', 'd')
-   AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.objid = t.oid AND d.deptype = 'e');
+   AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
+                    WHERE d.classid = 'pg_catalog.pg_type'::pg_catalog.regclass AND d.objid = t.oid AND d.deptype = 'e');
 
 -- The same as a function; `oids` limits it to some objects (NULL: all).
 CREATE FUNCTION confiture.schema_objects(oids oid[] DEFAULT NULL)
