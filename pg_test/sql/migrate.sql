@@ -100,9 +100,11 @@ SELECT * FROM confiture.migrate();
 SELECT version, state FROM confiture.status() WHERE version = '21';
 DELETE FROM confiture.migrations WHERE version = '33';
 
--- SQL that does not parse is accepted with a WARNING (it may be for a newer
--- server) and fails when applied.
+-- SQL that does not parse is refused, with its line and column...
 SELECT confiture.register('40', 'newer syntax', 'SELECT * FROM (SELECT 1);');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- ...unless it is written for a newer server: then a WARNING, and it fails when applied.
+SELECT confiture.register('40', 'newer syntax', 'SELECT * FROM (SELECT 1);', allow_syntax_errors => true);
 SELECT version, state, message FROM confiture.migrate();
 
 -- Bad input: a clear error with a SQLSTATE.

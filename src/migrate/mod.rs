@@ -190,11 +190,13 @@ fn register(
     name: Option<String>,
     up_sql: Option<String>,
     down_sql: default!(Option<String>, "NULL"),
+    allow_syntax_errors: default!(Option<bool>, "false"),
 ) -> Result<&'static str> {
     const F: &str = "confiture.register";
     let version = require(version, F, "version")?;
     let name = require(name, F, "name")?;
     let up_sql = require(up_sql, F, "up_sql")?;
+    let lenient = require(allow_syntax_errors, F, "allow_syntax_errors")?;
     require_admin(F)?;
     refuse_nested(F)?;
     if let Err(why) = version::validate(&version) {
@@ -209,9 +211,9 @@ fn register(
             .hint("Pass a short description such as 'add orders table'.")
             .into());
     }
-    let statements = check_script(&version, &up_sql, Direction::Up)?;
+    let statements = check_script(&version, &up_sql, Direction::Up, lenient)?;
     if let Some(down) = &down_sql {
-        check_script(&version, down, Direction::Down)?;
+        check_script(&version, down, Direction::Down, lenient)?;
     }
     lock::acquire(F)?;
 
@@ -259,24 +261,29 @@ fn capitalize(s: &str) -> String {
     c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
-/// Validate one script at registration: refuse empty SQL and statements
-/// that cannot run in a transaction; accept, with a WARNING, SQL this
-/// server cannot parse (it fails when applied, and can be replaced).
+/// Validate one script at registration: refuse empty SQL, statements that
+/// cannot run in a transaction, and SQL this server cannot parse, unless
+/// `lenient` (SQL written for a newer PostgreSQL): then a WARNING, and the
+/// migration fails when applied until it is replaced.
 /// Returns the number of statements when it parses.
-fn check_script(version: &str, sql: &str, direction: Direction) -> Result<Option<i32>> {
+fn check_script(version: &str, sql: &str, direction: Direction, lenient: bool) -> Result<Option<i32>> {
     if sql.trim().is_empty() {
         return Err(empty_script(version, direction));
     }
     match prepare(version, sql, direction)? {
         Ok(script) if script.statements.is_empty() => Err(empty_script(version, direction)),
         Ok(script) => Ok(Some(script.statements.len() as i32)),
-        Err(e) => {
+        Err(e) if lenient => {
             Error::new(Kind::SyntaxError, format!("{} of migration {version} does not parse", direction.label()))
                 .detail(syntax_message(&e))
                 .hint("It is registered, but applying it will fail until it is registered again with SQL that parses.")
                 .warn();
             Ok(None)
         }
+        Err(e) => Err(Error::new(Kind::SyntaxError, format!("{} of migration {version} does not parse", direction.label()))
+            .detail(syntax_message(&e))
+            .hint("Fix the SQL; if it is written for a newer PostgreSQL, register it with allow_syntax_errors => true.")
+            .into()),
     }
 }
 
