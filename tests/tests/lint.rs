@@ -94,3 +94,27 @@ fn hostile_input_through_lint_never_crashes() {
     let alive: i32 = c.query_one("SELECT 1", &[]).unwrap().get(0);
     assert_eq!(alive, 1);
 }
+
+#[test]
+fn every_corpus_file_lints_and_exactly_twelve_use_newer_syntax() {
+    let mut c = fresh_db("e2e_lint_corpus");
+    let mut files = 0;
+    let mut syntax_errors = Vec::new();
+    for m in corpus_migrations("lemmy") {
+        for (which, text) in [("up", Some(m.up.clone())), ("down", m.down.clone())] {
+            let Some(text) = text else { continue };
+            files += 1;
+            let rows = c
+                .query("SELECT rule, line, \"column\", message FROM confiture.lint($1) WHERE rule = 'syntax-error'", &[&text])
+                .unwrap_or_else(|e| panic!("lint failed on {}/{which}: {e}", m.version));
+            for r in rows {
+                let (line, column): (i32, i32) = (r.get(1), r.get(2));
+                assert!(line > 0 && column > 0, "{}/{which}: no position", m.version);
+                syntax_errors.push(format!("{}/{which}", m.version));
+            }
+        }
+    }
+    assert!(files >= 600, "{files} files");
+    assert_eq!(syntax_errors.len(), 12, "{syntax_errors:?}");
+    assert!(syntax_errors.contains(&"2025-08-01-000016_smoosh-tables-together/up".to_string()));
+}
