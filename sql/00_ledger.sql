@@ -27,6 +27,13 @@ CREATE TABLE confiture.migrations (
     statements      integer,
     registered_at   timestamptz NOT NULL DEFAULT now(),
     registered_by   name NOT NULL DEFAULT current_user,
+    -- the role whose privileges the migration runs with: whoever last
+    -- registered its SQL (see README, "Security model")
+    run_as          regrole NOT NULL DEFAULT current_user::regrole,
+    -- the search_path it was registered under, used when it runs
+    search_path     text NOT NULL DEFAULT current_setting('search_path'),
+    -- set by a superuser (confiture.trust_migration): run as the caller instead
+    trusted         boolean NOT NULL DEFAULT false,
     applied_at      timestamptz,
     applied_by      name,
     duration        interval,
@@ -47,7 +54,7 @@ CREATE TABLE confiture.migration_log (
     at          timestamptz NOT NULL DEFAULT clock_timestamp(),
     version     text NOT NULL,
     action      text NOT NULL
-                CHECK (action IN ('register', 'replace', 'apply', 'fail', 'rollback', 'baseline')),
+                CHECK (action IN ('register', 'replace', 'apply', 'fail', 'rollback', 'baseline', 'trust')),
     by_role     name NOT NULL DEFAULT current_user,
     duration    interval,
     sqlstate    text,
@@ -58,9 +65,10 @@ COMMENT ON TABLE confiture.migration_log IS
     'Confiture audit trail: every register, apply, failure, rollback and baseline.';
 
 -- Everyone may call confiture's functions; each one checks what it needs.
+-- Only confiture writes its tables (as the extension's owner): a row here
+-- decides what runs as whom, so no role may write one directly.
 GRANT USAGE ON SCHEMA confiture TO PUBLIC;
-GRANT SELECT, INSERT, UPDATE, DELETE ON confiture.migrations TO confiture_admin;
-GRANT SELECT, INSERT ON confiture.migration_log TO confiture_admin;
+GRANT SELECT ON confiture.migrations, confiture.migration_log TO confiture_admin;
 
 SELECT pg_catalog.pg_extension_config_dump('confiture.migrations', '');
 SELECT pg_catalog.pg_extension_config_dump('confiture.migration_log', '');

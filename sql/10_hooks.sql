@@ -21,6 +21,12 @@ CREATE TABLE confiture.hooks (
     condition       text,
     created_at      timestamptz NOT NULL DEFAULT now(),
     created_by      name NOT NULL DEFAULT current_user,
+    -- the hook runs with this role's privileges, under this search_path
+    run_as          regrole NOT NULL DEFAULT current_user::regrole,
+    search_path     text NOT NULL DEFAULT current_setting('search_path'),
+    -- a function hook: its owner and definition when registered; the hook
+    -- refuses to run once either changed (CREATE OR REPLACE, ALTER OWNER)
+    function_fingerprint text,
     CHECK (num_nonnulls(action_sql, action_function, builtin) = 1),
     CHECK (NOT survive OR phase = 'on_error')
 );
@@ -45,7 +51,18 @@ CREATE TABLE confiture.hook_runs (
 CREATE INDEX hook_runs_version_idx ON confiture.hook_runs (version, id);
 COMMENT ON TABLE confiture.hook_runs IS 'Confiture: one row per hook run.';
 
-GRANT SELECT, INSERT, UPDATE, DELETE ON confiture.hooks TO confiture_admin;
-GRANT SELECT, INSERT ON confiture.hook_runs TO confiture_admin;
+-- Written only by confiture (as the extension's owner): a row decides what runs as whom.
+GRANT SELECT ON confiture.hooks, confiture.hook_runs TO confiture_admin;
+
+-- What a function hook is pinned to: its owner and everything that decides
+-- what it does. NULL for no function.
+CREATE FUNCTION confiture.function_fingerprint(fn oid) RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT md5(ROW(p.proowner, p.prolang, p.prosrc, p.probin, p.prosecdef, p.proconfig, p.provolatile,
+                   p.prorettype, p.proargtypes)::text)
+      FROM pg_catalog.pg_proc p WHERE p.oid = $1
+$$;
 SELECT pg_catalog.pg_extension_config_dump('confiture.hooks', '');
 SELECT pg_catalog.pg_extension_config_dump('confiture.hook_runs', '');

@@ -47,9 +47,11 @@ CREATE TABLE confiture.pggit_outbox (
     delivered_at timestamptz
 );
 
-GRANT SELECT, INSERT ON confiture.ddl_log TO PUBLIC;   -- the event trigger runs as whoever runs DDL
-GRANT SELECT, INSERT ON confiture.snapshot_objects TO confiture_admin;
-GRANT SELECT, INSERT, UPDATE ON confiture.pggit_outbox TO confiture_admin;
+-- Only confiture writes the history (as the extension's owner, from the
+-- event triggers); reading it needs confiture_admin: statements can name
+-- secrets that redaction does not know about.
+REVOKE ALL ON confiture.ddl_log, confiture.snapshot_objects, confiture.pggit_outbox FROM PUBLIC;
+GRANT SELECT ON confiture.ddl_log, confiture.snapshot_objects, confiture.pggit_outbox TO confiture_admin;
 SELECT pg_catalog.pg_extension_config_dump('confiture.ddl_log', '');
 SELECT pg_catalog.pg_extension_config_dump('confiture.snapshot_objects', '');
 SELECT pg_catalog.pg_extension_config_dump('confiture.pggit_outbox', '');
@@ -106,10 +108,13 @@ SELECT 'type', (pg_catalog.pg_identify_object('pg_catalog.pg_type'::pg_catalog.r
    AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
                     WHERE d.classid = 'pg_catalog.pg_type'::pg_catalog.regclass AND d.objid = t.oid AND d.deptype = 'e');
 
+GRANT SELECT ON confiture.object_definitions TO confiture_admin;
+
 -- The same as a function; `oids` limits it to some objects (NULL: all).
 CREATE FUNCTION confiture.schema_objects(oids oid[] DEFAULT NULL)
 RETURNS TABLE (kind text, identity text, definition jsonb, objid oid)
 LANGUAGE sql STABLE
+SET search_path = pg_catalog, confiture, pg_temp
 AS $$
     SELECT * FROM confiture.object_definitions o WHERE $1 IS NULL OR o.objid = ANY ($1)
 $$;
@@ -118,7 +123,7 @@ $$;
 CREATE FUNCTION confiture.snapshot_at(version text DEFAULT NULL)
 RETURNS TABLE (kind text, identity text, definition jsonb)
 LANGUAGE sql STABLE
-SET search_path = pg_catalog, confiture
+SET search_path = pg_catalog, confiture, pg_temp
 AS $$
     SELECT DISTINCT ON (s.identity) s.kind, s.identity, s.definition
       FROM snapshot_objects s
@@ -132,7 +137,7 @@ $$;
 CREATE FUNCTION confiture.schema_diff(from_version text, to_version text)
 RETURNS TABLE (kind text, identity text, change text, before jsonb, after jsonb)
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, confiture
+SET search_path = pg_catalog, confiture, pg_temp
 AS $$
 BEGIN
     IF from_version IS NULL OR to_version IS NULL THEN
@@ -162,7 +167,7 @@ END $$;
 CREATE FUNCTION confiture.drift()
 RETURNS TABLE (kind text, identity text, change text, recorded jsonb, live jsonb, explained_by jsonb)
 LANGUAGE sql STABLE
-SET search_path = pg_catalog, confiture
+SET search_path = pg_catalog, confiture, pg_temp
 AS $$
     WITH recorded AS (SELECT * FROM snapshot_at(NULL) WHERE definition IS NOT NULL),
          live AS (SELECT kind, identity, definition FROM schema_objects(NULL)),
@@ -187,7 +192,7 @@ CREATE FUNCTION confiture.history(object text DEFAULT NULL, since timestamptz DE
 RETURNS TABLE (at timestamptz, role_name name, command_tag text, object_type text, object_identity text,
                schema_name name, statement text, xid xid8, migration_version text)
 LANGUAGE sql STABLE
-SET search_path = pg_catalog, confiture
+SET search_path = pg_catalog, confiture, pg_temp
 AS $$
     SELECT g.at, g.role_name, g.command_tag, g.object_type, g.object_identity, g.schema_name, g.statement, g.xid,
            g.migration_version
@@ -197,21 +202,19 @@ AS $$
      ORDER BY g.id DESC
 $$;
 
--- The event triggers. Recording must never make DDL fail: errors become WARNINGs.
+-- The event triggers. Recording must never make DDL fail: errors become
+-- WARNINGs. confiture.record_ddl writes the rows (as the extension's owner:
+-- no role may write the log itself).
 CREATE FUNCTION confiture.log_ddl() RETURNS event_trigger
 LANGUAGE plpgsql
-SET search_path = pg_catalog, confiture
+SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF current_setting('confiture.ddl_log', true) = 'off' THEN
         RETURN;
     END IF;
     BEGIN
-        INSERT INTO confiture.ddl_log (command_tag, object_type, object_identity, schema_name, objid, statement, migration_version)
-        SELECT c.command_tag, c.object_type, c.object_identity, c.schema_name, c.objid,
-               confiture.ddl_statement_text(tg_tag), confiture.current_migration()
-          FROM pg_event_trigger_ddl_commands() c
-         WHERE NOT c.in_extension AND c.schema_name IS DISTINCT FROM 'confiture';
+        PERFORM confiture.record_ddl(tg_tag, false);
     EXCEPTION WHEN OTHERS THEN
         RAISE WARNING 'confiture could not record this DDL statement: %', SQLERRM
             USING HINT = 'The statement ran; only its entry in confiture.ddl_log is missing.';
@@ -220,22 +223,14 @@ END $$;
 
 CREATE FUNCTION confiture.log_drop() RETURNS event_trigger
 LANGUAGE plpgsql
-SET search_path = pg_catalog, confiture
+SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF current_setting('confiture.ddl_log', true) = 'off' THEN
         RETURN;
     END IF;
     BEGIN
-        INSERT INTO confiture.ddl_log (command_tag, object_type, object_identity, schema_name, objid, statement,
-                                       migration_version, dropped)
-        SELECT tg_tag, d.object_type, d.object_identity, d.schema_name, d.objid,
-               confiture.ddl_statement_text(tg_tag, false), confiture.current_migration(), true
-          FROM pg_event_trigger_dropped_objects() d
-         -- also what went with it (a serial column's sequence, a table's indexes)
-         WHERE (d.original OR d.object_type IN ('table', 'view', 'materialized view', 'sequence', 'index', 'function',
-                                               'trigger', 'table constraint'))
-           AND d.schema_name IS DISTINCT FROM 'confiture';
+        PERFORM confiture.record_ddl(tg_tag, true);
     EXCEPTION WHEN OTHERS THEN
         RAISE WARNING 'confiture could not record this DROP: %', SQLERRM
             USING HINT = 'The statement ran; only its entry in confiture.ddl_log is missing.';

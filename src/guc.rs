@@ -31,6 +31,9 @@ pub static DRIFT_MODE: GucSetting<DriftMode> = GucSetting::<DriftMode>::new(Drif
 pub static ANON_SALT: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 pub static DDL_LOG: GucSetting<bool> = GucSetting::<bool>::new(true);
 pub static SNAPSHOTS: GucSetting<bool> = GucSetting::<bool>::new(true);
+/// How long ledger changes wait for another session's run when
+/// `lock_timeout` is 0 (milliseconds; 0 waits forever).
+pub static LOCK_WAIT_TIMEOUT: GucSetting<i32> = GucSetting::<i32>::new(60_000);
 
 pub fn init() {
     GucRegistry::define_enum_guc(
@@ -65,6 +68,16 @@ pub fn init() {
         &DDL_LOG,
         GucContext::Suset,
         GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"confiture.lock_wait_timeout",
+        c"How long migrate, rollback and register wait for another session's migration run when lock_timeout is 0.",
+        c"With lock_timeout set, lock_timeout applies instead. 0 waits forever.",
+        &LOCK_WAIT_TIMEOUT,
+        0,
+        i32::MAX,
+        GucContext::Userset,
+        GucFlags::UNIT_MS,
     );
     GucRegistry::define_bool_guc(
         c"confiture.snapshots",

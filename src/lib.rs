@@ -16,6 +16,7 @@ pub mod lint;
 pub mod migrate;
 pub mod privilege;
 pub mod risk;
+pub mod security;
 pub mod subxact;
 pub mod timeout;
 

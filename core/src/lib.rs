@@ -13,4 +13,5 @@ pub mod lint;
 pub mod plan;
 pub mod risk;
 pub mod source;
+pub mod sql;
 pub mod version;

@@ -31,6 +31,39 @@ pub fn line_col(src: &str, byte_offset: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// Line and column of many offsets of one text, in linear total time when
+/// they come in increasing order (as statements do); an offset before the
+/// previous one is computed from the start.
+pub struct Locator<'a> {
+    src: &'a str,
+    offset: usize,
+    line: usize,
+    col: usize,
+}
+
+impl<'a> Locator<'a> {
+    pub fn new(src: &'a str) -> Self {
+        Locator { src, offset: 0, line: 1, col: 1 }
+    }
+
+    pub fn line_col(&mut self, byte_offset: usize) -> (usize, usize) {
+        let target = floor_char_boundary(self.src, byte_offset.min(self.src.len()));
+        if target < self.offset {
+            *self = Locator::new(self.src);
+        }
+        for c in self.src[self.offset..target].chars() {
+            if c == '\n' {
+                self.line += 1;
+                self.col = 1;
+            } else {
+                self.col += 1;
+            }
+        }
+        self.offset = target;
+        (self.line, self.col)
+    }
+}
+
 /// Byte offset of a 1-based character position (the server's error cursor).
 pub fn char_to_byte(src: &str, char_pos: usize) -> usize {
     if char_pos <= 1 {
@@ -113,6 +146,15 @@ mod tests {
         assert_eq!(line_col(src, 0), (1, 1));
         assert_eq!(line_col(src, 12), (2, 3));
         assert_eq!(line_col(src, 999), (3, 1));
+    }
+
+    #[test]
+    fn locator_agrees_with_line_col() {
+        let src = "a\nbé c\n\n  d;é";
+        let mut l = Locator::new(src);
+        for i in [0, 1, 2, 3, 5, 7, 8, 9, 12, 3, 14, 100] {
+            assert_eq!(l.line_col(i), line_col(src, i), "offset {i}");
+        }
     }
 
     #[test]

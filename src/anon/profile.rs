@@ -32,6 +32,7 @@ fn strategies() -> TableIterator<
 /// and superusers; without one, `confiture.anon_salt` is used.
 #[pg_extern]
 fn create_profile(name: Option<String>, salt: default!(Option<String>, "NULL")) -> Result<String> {
+    let _entered = crate::security::enter();
     const F: &str = "confiture.create_profile";
     let name = require(name, F, "name")?;
     require_admin(F)?;
@@ -106,6 +107,7 @@ fn add_rule(
     options: default!(Option<JsonB>, "'{}'"),
     condition: default!(Option<String>, "NULL"),
 ) -> Result<bool> {
+    let _entered = crate::security::enter();
     const F: &str = "confiture.add_rule";
     let profile = require(profile, F, "profile")?;
     let table = require(table, F, "table")?;
@@ -168,6 +170,7 @@ CREATE FUNCTION confiture.skip_table(profile text, "table" regclass)
 RETURNS boolean LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
 "#)]
 fn skip_table(profile: Option<String>, table: Option<pg_sys::Oid>) -> Result<bool> {
+    let _entered = crate::security::enter();
     const F: &str = "confiture.skip_table";
     let profile = require(profile, F, "profile")?;
     let table = require(table, F, "table")?;
@@ -222,6 +225,7 @@ CREATE FUNCTION confiture.masking_query("table" regclass, profile text)
 RETURNS text LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
 "#)]
 fn masking_query(table: Option<pg_sys::Oid>, profile: Option<String>) -> Result<String> {
+    let _entered = crate::security::enter();
     const F: &str = "confiture.masking_query";
     let table = require(table, F, "table")?;
     let profile = require(profile, F, "profile")?;
@@ -292,6 +296,7 @@ fn anonymize(
 ) -> Result<
     TableIterator<'static, (name!(table_name, String), name!(rows, i64), name!(duration, pgrx::datum::Interval))>,
 > {
+    let _entered = crate::security::enter();
     const F: &str = "confiture.anonymize";
     let profile = require(profile, F, "profile")?;
     require_admin(F)?;

@@ -38,6 +38,7 @@ fn verify_profile(
         ),
     >,
 > {
+    let _entered = crate::security::enter();
     const F: &str = "confiture.verify_profile";
     let profile = require(profile, F, "profile")?;
     let n = require(sample, F, "sample")?.max(1);

@@ -424,6 +424,10 @@ const NOT_VOLATILE: &[&str] = &[
 ];
 
 unsafe fn default_expr(expr: *mut pg_sys::Node) -> DefaultExpr {
+    // `DEFAULT 1+1+...+1` nests one node per operand: a deep tree must end in
+    // "stack depth limit exceeded" (54001), as the server's own analysis does,
+    // never in a stack overflow that restarts the server.
+    pg_sys::check_stack_depth();
     if expr.is_null() {
         return DefaultExpr::Constant;
     }
@@ -464,6 +468,7 @@ unsafe fn default_expr(expr: *mut pg_sys::Node) -> DefaultExpr {
 
 /// The text of a constant (`'5s'`, `5`, `on`), if the node is one.
 unsafe fn constant_text(node: *mut pg_sys::Node) -> Option<String> {
+    pg_sys::check_stack_depth(); // '5s'::text::text::... nests too
     if node.is_null() {
         return None;
     }

@@ -95,6 +95,7 @@ pub fn parse_with<T>(
                 let stmts = pgrx::list::PgList::<pg_sys::RawStmt>::from_pg(list);
                 let mut out = Vec::with_capacity(stmts.len());
                 for raw_stmt in stmts.iter_ptr() {
+                    pgrx::check_for_interrupts!();
                     let span = source::statement_span(
                         sql,
                         (*raw_stmt).stmt_location.max(0) as usize,

@@ -243,6 +243,50 @@ fn sampled_tables(e: &Effects) -> Vec<String> {
     t
 }
 
+/// The advisory locks this backend holds (a transaction-level one taken in
+/// the rolled-back dry run is gone by now; a session-level one is not).
+fn advisory_locks() -> Result<Vec<(i64, i64, i32, bool)>> {
+    Spi::connect_mut(|c| {
+        c.update(
+            "SELECT classid::int8, objid::int8, objsubid::int4, mode = 'ShareLock' FROM pg_catalog.pg_locks
+              WHERE locktype = 'advisory' AND pid = pg_catalog.pg_backend_pid() AND granted",
+            None,
+            &[],
+        )?
+        .map(|r| Ok((r.get(1)?.unwrap_or(0), r.get(2)?.unwrap_or(0), r.get(3)?.unwrap_or(1), r.get(4)?.unwrap_or(false))))
+        .collect::<std::result::Result<Vec<_>, pgrx::spi::SpiError>>()
+    })
+    .map_err(|e| Error::from(e).into())
+}
+
+/// A dry run leaves nothing behind: session-level advisory locks its
+/// migrations or hooks took would outlive the rollback, so they are released.
+fn release_session_locks(before: &[(i64, i64, i32, bool)]) -> Result<()> {
+    let after = advisory_locks()?;
+    let taken: Vec<_> = after.iter().filter(|l| !before.contains(l)).collect();
+    for (classid, objid, subid, shared) in &taken {
+        let (f, args): (&str, Vec<pgrx::datum::DatumWithOid>) = match (subid, shared) {
+            (1, false) => ("SELECT pg_catalog.pg_advisory_unlock($1)", vec![((classid << 32) | objid).into()]),
+            (1, true) => ("SELECT pg_catalog.pg_advisory_unlock_shared($1)", vec![((classid << 32) | objid).into()]),
+            (_, false) => ("SELECT pg_catalog.pg_advisory_unlock($1::int4, $2::int4)", vec![(*classid as i32).into(), (*objid as i32).into()]),
+            (_, true) => ("SELECT pg_catalog.pg_advisory_unlock_shared($1::int4, $2::int4)", vec![(*classid as i32).into(), (*objid as i32).into()]),
+        };
+        // a lock taken several times is held until unlocked as many times
+        for _ in 0..1000 {
+            if ledger::first_value::<bool>(f, &args)? != Some(true) {
+                break;
+            }
+        }
+    }
+    if !taken.is_empty() {
+        Error::new(Kind::WrongState, format!("the dry run took {} session-level advisory lock(s); released", taken.len()))
+            .detail("Session-level advisory locks outlive a rollback; a dry run must leave nothing behind.")
+            .hint("Use pg_advisory_xact_lock in migrations and hooks.")
+            .warn();
+    }
+    Ok(())
+}
+
 /// The transaction id of the current subtransaction, if it wrote anything.
 fn current_xid() -> Option<String> {
     let xid = unsafe { pg_sys::GetCurrentTransactionIdIfAny() };
@@ -256,8 +300,20 @@ fn sample(tables: &[String], xid: Option<&str>, keys: Option<&BTreeMap<String, V
     let mut rows_out = serde_json::Map::new();
     let mut keys_out = BTreeMap::new();
     for t in tables {
+        // samples are kept: only of tables the role running the dry run may read
+        let readable = ledger::first_value::<bool>(
+            "SELECT pg_catalog.has_table_privilege($1, $2::pg_catalog.regclass, 'SELECT')",
+            &[crate::security::invoker().into(), t.clone().into()],
+        )
+        .ok()
+        .flatten()
+        .unwrap_or(false);
+        if !readable {
+            continue;
+        }
         let key = format!(
-            "to_jsonb(r) -> (SELECT attname::text FROM pg_catalog.pg_attribute WHERE attrelid = '{t}'::regclass AND attnum = 1)"
+            "to_jsonb(r) -> (SELECT attname::text FROM pg_catalog.pg_attribute WHERE attrelid = {}::regclass AND attnum = 1)",
+            confiture_core::sql::quote_literal(t)
         );
         let wanted = keys.and_then(|k| k.get(t)).filter(|k| k.as_array().is_some_and(|a| !a.is_empty()));
         let (filter, args): (String, Vec<pgrx::datum::DatumWithOid>) = match (wanted, xid) {
@@ -344,6 +400,7 @@ pub fn run_plan(function: &str, target: Option<&str>, options: &Options) -> Resu
     let hook_set = HookSet::load()?;
     let info = migrate::run_info(true)?;
     let sequences = save_sequences()?;
+    let locks_before = advisory_locks()?;
 
     let outcome = Subtransaction::new().always_roll_back().run(|| {
         let mut reports = Vec::with_capacity(scripts.len() + 1);
@@ -399,16 +456,25 @@ pub fn run_plan(function: &str, target: Option<&str>, options: &Options) -> Resu
         reports
     });
     restore_sequences(&sequences)?;
+    release_session_locks(&locks_before)?;
     let migrations = match outcome {
         Ok(r) => r,
         Err(f) => f.rethrow(),
     };
     let dry = DryRun { run_id: info.run_id, migrations, duration_ms: started.elapsed().as_secs_f64() * 1000.0 };
-    Spi::run_with_args(
-        "INSERT INTO confiture.dry_runs (run_id, target, report) VALUES ($1::uuid, $2, $3)",
-        &[dry.run_id.clone().into(), target.into(), JsonB(serde_json::to_value(&dry).unwrap_or(Value::Null)).into()],
-    )
-    .map_err(Error::from)?;
+    let by_role = crate::security::role_name(crate::security::invoker()).unwrap_or_default();
+    crate::security::as_owner(|| {
+        Spi::run_with_args(
+            "INSERT INTO confiture.dry_runs (run_id, target, report, by_role) VALUES ($1::uuid, $2, $3, $4)",
+            &[
+                dry.run_id.clone().into(),
+                target.into(),
+                JsonB(serde_json::to_value(&dry).unwrap_or(Value::Null)).into(),
+                by_role.into(),
+            ],
+        )
+        .map_err(|e| Error::from(e).into())
+    })?;
     Ok(dry)
 }
 
@@ -494,6 +560,7 @@ fn dry_run(
         ),
     >,
 > {
+    let _entered = crate::security::enter();
     const F: &str = "confiture.dry_run";
     let opts = options(sample_rows, production_rows, scale, F)?;
     require_admin(F)?;
@@ -593,6 +660,7 @@ fn dry_run_report(
     production_rows: default!(Option<JsonB>, "NULL"),
     scale: default!(Option<f64>, "NULL"),
 ) -> Result<JsonB> {
+    let _entered = crate::security::enter();
     const F: &str = "confiture.dry_run_report";
     let opts = options(sample_rows, production_rows, scale, F)?;
     require_admin(F)?;

@@ -76,19 +76,50 @@ fn ddl_statement_text(tag: Option<String>, advance: default!(Option<bool>, "true
     })
 }
 
+/// Record the DDL that fired the event trigger (called by
+/// `confiture.log_ddl()` / `log_drop()`): the role that ran it, each
+/// statement's own text with secrets redacted. Written as the extension's
+/// owner; outside an event trigger the server refuses the row sources.
+#[pg_extern(volatile, parallel_unsafe)]
+fn record_ddl(tag: Option<String>, dropped: default!(Option<bool>, "false")) -> Result<()> {
+    let _entered = crate::security::enter();
+    let tag = tag.unwrap_or_default();
+    let dropped = dropped.unwrap_or(false);
+    let role = crate::security::current_role_name();
+    let migration = context::current_version();
+    let statement = ddl_statement_text(Some(tag.clone()), Some(!dropped))
+        .map(|s| confiture_core::sql::redact_statement(&tag, &s));
+    let sql = if dropped {
+        "INSERT INTO confiture.ddl_log (command_tag, object_type, object_identity, schema_name, objid, statement,
+                                       migration_version, dropped, role_name)
+         SELECT $1, d.object_type, d.object_identity, d.schema_name, d.objid, $2, $3, true, $4
+           FROM pg_catalog.pg_event_trigger_dropped_objects() d
+          -- also what went with it (a serial column's sequence, a table's indexes)
+          WHERE (d.original OR d.object_type IN ('table', 'view', 'materialized view', 'sequence', 'index', 'function',
+                                                'trigger', 'table constraint'))
+            AND d.schema_name IS DISTINCT FROM 'confiture'"
+    } else {
+        "INSERT INTO confiture.ddl_log (command_tag, object_type, object_identity, schema_name, objid, statement,
+                                       migration_version, role_name)
+         SELECT c.command_tag, c.object_type, c.object_identity, c.schema_name, c.objid,
+                $2, $3, $4
+           FROM pg_catalog.pg_event_trigger_ddl_commands() c
+          WHERE NOT c.in_extension AND c.schema_name IS DISTINCT FROM 'confiture'"
+    };
+    crate::security::as_owner(|| spi(sql, &[tag.clone().into(), statement.clone().into(), migration.clone().into(), role.clone().into()]))
+}
+
 fn spi(sql: &str, args: &[pgrx::datum::DatumWithOid]) -> Result<()> {
     Spi::run_with_args(sql, args).map_err(|e| Error::from(e).into())
 }
 
 /// Describe objects under the same search_path as `confiture.drift()` and
 /// friends, so deparsed definitions (`REFERENCES public.customers`) compare
-/// equal whatever the session's search_path; the caller's is restored.
+/// equal whatever the session's search_path; written as the extension's
+/// owner (no role writes the snapshots directly).
 fn with_snapshot_search_path(work: impl FnOnce() -> Result<()>) -> Result<()> {
-    let saved = ledger::first_value::<String>("SELECT current_setting('search_path')", &[])?.unwrap_or_default();
-    spi("SELECT set_config('search_path', 'pg_catalog, confiture', true)", &[])?;
-    let result = work();
-    spi("SELECT set_config('search_path', $1, true)", &[saved.into()])?;
-    result
+    let _path = crate::security::GucScope::set(&[("search_path", "pg_catalog, confiture, pg_temp")]);
+    crate::security::as_owner(work)
 }
 
 /// Before a run: take the base snapshot on first use, then compare the live
@@ -213,13 +244,35 @@ const SNAPSHOT_TOUCHED: &str = "WITH touched AS (
              SELECT $1, r.kind, r.identity, r.objid, NULL, NULL FROM renamed r
               WHERE r.definition IS NOT NULL AND r.identity NOT IN (SELECT identity FROM now)";
 
+/// Is pgGit there, and owned by a role trusted to run code as whoever
+/// migrates? Its schema, `create_commit` and `migrations` must belong to a
+/// superuser or to confiture's owner: anyone with CREATE on the database
+/// could otherwise make a schema `pggit` whose functions confiture would
+/// call with the migrating role's (often a superuser's) privileges.
 fn pggit_present() -> Result<bool> {
-    Ok(ledger::first_value::<bool>(
-        "SELECT to_regprocedure('pggit.create_commit(text, text, text, uuid[])') IS NOT NULL
-            AND to_regclass('pggit.migrations') IS NOT NULL",
+    let found = ledger::first_value::<bool>(
+        "SELECT bool_and(r.rolsuper OR r.oid = (SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'confiture'))
+           FROM (SELECT n.nspowner AS owner FROM pg_catalog.pg_namespace n WHERE n.nspname = 'pggit'
+                 UNION ALL
+                 SELECT p.proowner FROM pg_catalog.pg_proc p
+                  WHERE p.oid = pg_catalog.to_regprocedure('pggit.create_commit(text, text, text, uuid[])')
+                 UNION ALL
+                 SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass('pggit.migrations')) o
+           JOIN pg_catalog.pg_roles r ON r.oid = o.owner
+         HAVING count(*) = 3",
         &[],
-    )?
-    .unwrap_or(false))
+    )?;
+    match found {
+        Some(true) => Ok(true),
+        Some(false) => {
+            Error::new(Kind::InsufficientPrivilege, "pgGit is ignored: its objects are not owned by a trusted role")
+                .detail("Schema pggit, pggit.create_commit and pggit.migrations must belong to a superuser or to the owner of extension confiture.")
+                .hint("Install pgGit as a superuser (or drop the impostor schema pggit).")
+                .warn();
+            Ok(false)
+        }
+        None => Ok(false),
+    }
 }
 
 fn pggit_event(event: &str, version: &str, duration: Duration) -> Result<()> {
@@ -238,10 +291,10 @@ fn pggit_event(event: &str, version: &str, duration: Duration) -> Result<()> {
     // a failure in pgGit must not fail the migration: queue the event
     let delivered = Subtransaction::new().run(|| deliver(event, &payload));
     if let Err(f) = delivered {
-        spi(
+        crate::security::as_owner(|| spi(
             "INSERT INTO confiture.pggit_outbox (event, version, payload, attempts, last_error) VALUES ($1, $2, $3, 1, $4)",
             &[event.into(), version.into(), pgrx::JsonB(payload).into(), f.message.clone().into()],
-        )?;
+        ))?;
         Error::new(Kind::WrongState, format!("pgGit did not take migration {version}: {}", f.message))
             .detail("The migration itself succeeded; the event waits in confiture.pggit_outbox.")
             .hint("Run SELECT confiture.pggit_sync() once pgGit works again.")
@@ -274,6 +327,7 @@ fn deliver(event: &str, payload: &serde_json::Value) {
 /// stops at the first that fails again. Returns how many were delivered.
 #[pg_extern]
 fn pggit_sync() -> Result<i64> {
+    let _entered = crate::security::enter();
     crate::privilege::require_admin("confiture.pggit_sync")?;
     if !pggit_present()? {
         return Err(Error::new(Kind::UndefinedObject, "pgGit is not installed in this database")
@@ -291,14 +345,18 @@ fn pggit_sync() -> Result<i64> {
     for (id, event, payload) in pending {
         match Subtransaction::new().run(|| deliver(&event, &payload)) {
             Ok(()) => {
-                spi("UPDATE confiture.pggit_outbox SET delivered_at = now(), attempts = attempts + 1 WHERE id = $1", &[id.into()])?;
+                crate::security::as_owner(|| {
+                    spi("UPDATE confiture.pggit_outbox SET delivered_at = now(), attempts = attempts + 1 WHERE id = $1", &[id.into()])
+                })?;
                 delivered += 1;
             }
             Err(f) => {
-                spi(
-                    "UPDATE confiture.pggit_outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1",
-                    &[id.into(), f.message.clone().into()],
-                )?;
+                crate::security::as_owner(|| {
+                    spi(
+                        "UPDATE confiture.pggit_outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1",
+                        &[id.into(), f.message.clone().into()],
+                    )
+                })?;
                 Error::new(Kind::WrongState, format!("pgGit still refuses event {id}: {}", f.message))
                     .detail(format!("{delivered} event(s) were delivered before it; the rest wait."))
                     .hint("Fix pgGit and run confiture.pggit_sync() again.")

@@ -53,6 +53,7 @@ fn add_hook(
     condition: default!(Option<String>, "NULL"),
     survive: default!(Option<bool>, "false"),
 ) -> Result<String> {
+    let _entered = crate::security::enter();
     let action = require(action, "confiture.add_hook", "action")?;
     let action = match Builtin::parse(action.trim()) {
         Some(b) => NewAction::Builtin(b),
@@ -90,6 +91,7 @@ fn add_hook_function(
 }
 
 fn register(action: NewAction, s: Settings) -> Result<String> {
+    let _entered = crate::security::enter();
     const F: &str = "confiture.add_hook";
     let phase_text = require(s.phase, F, "phase")?;
     let run_order = require(s.run_order, F, "run_order")?;
@@ -181,10 +183,16 @@ fn register(action: NewAction, s: Settings) -> Result<String> {
                 .hint(format!("Drop it first with confiture.drop_hook('{name}'), or choose another name.")),
         );
     }
-    Spi::run_with_args(
+    // The hook runs as the role registering it, under its search_path; a
+    // function is pinned to its definition and owner as they are now.
+    let registrant = crate::security::current_role_name();
+    let search_path = crate::security::caller_search_path().unwrap_or_default();
+    crate::security::as_owner(|| Spi::run_with_args(
         "INSERT INTO confiture.hooks (name, phase, migration, action_sql, action_function, builtin, options,
-                                      run_order, timeout, on_failure, survive, condition)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9 * interval '1 millisecond', $10, $11, $12)",
+                                      run_order, timeout, on_failure, survive, condition,
+                                      created_by, run_as, search_path, function_fingerprint)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9 * interval '1 millisecond', $10, $11, $12,
+                 $13, $13::regrole, $14, confiture.function_fingerprint($5))",
         &[
             name.clone().into(),
             phase.as_str().into(),
@@ -198,9 +206,11 @@ fn register(action: NewAction, s: Settings) -> Result<String> {
             on_failure.into(),
             survive.into(),
             s.condition.into(),
+            registrant.into(),
+            search_path.into(),
         ],
     )
-    .map_err(Error::from)?;
+    .map_err(|e| Error::from(e).into()))?;
     Ok(name)
 }
 
@@ -282,13 +292,16 @@ fn generated_name(phase: Phase, action: &NewAction) -> Result<String> {
 /// Remove a hook. Returns true; an unknown name is an error.
 #[pg_extern]
 fn drop_hook(name: Option<String>) -> Result<bool> {
+    let _entered = crate::security::enter();
     const F: &str = "confiture.drop_hook";
     let name = require(name, F, "name")?;
     require_admin(F)?;
-    let dropped = crate::migrate::ledger::first_value::<String>(
-        "DELETE FROM confiture.hooks WHERE name = $1 RETURNING name",
-        &[name.clone().into()],
-    )?;
+    let dropped = crate::security::as_owner(|| {
+        crate::migrate::ledger::first_value::<String>(
+            "DELETE FROM confiture.hooks WHERE name = $1 RETURNING name",
+            &[name.clone().into()],
+        )
+    })?;
     if dropped.is_none() {
         return fail(
             Error::new(Kind::UndefinedObject, format!("hook {name} does not exist"))

@@ -10,7 +10,8 @@ use serde_json::Value;
 pub enum Action {
     Sql(String),
     /// A function taking the jsonb context: how to call it, and whether it returns void.
-    Function { call: String, returns_void: bool, signature: String },
+    /// `changed`: its owner or definition differ from when the hook was registered.
+    Function { call: String, returns_void: bool, signature: String, changed: bool },
     Builtin(Builtin),
 }
 
@@ -25,6 +26,8 @@ pub struct Hook {
     pub warn_only: bool,
     pub survive: bool,
     pub condition: Option<String>,
+    /// Whose privileges and search_path it runs with.
+    pub runner: crate::security::Runner,
 }
 
 impl Hook {
@@ -51,7 +54,9 @@ impl HookSet {
                         (extract(epoch FROM h.timeout) * 1000)::int8, h.on_failure = 'warn', h.survive,
                         h.condition,
                         quote_ident(n.nspname) || '.' || quote_ident(p.proname),
-                        p.prorettype = 'void'::regtype, h.action_function::text
+                        p.prorettype = 'void'::regtype, h.action_function::text,
+                        h.function_fingerprint IS DISTINCT FROM confiture.function_fingerprint(h.action_function),
+                        h.run_as::oid, h.search_path
                    FROM confiture.hooks h
                    LEFT JOIN pg_catalog.pg_proc p ON p.oid = h.action_function
                    LEFT JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
@@ -74,6 +79,7 @@ impl HookSet {
                         call: row.get(11)?.unwrap_or_else(|| "confiture.missing_hook_function".into()),
                         returns_void: row.get(12)?.unwrap_or(false),
                         signature: row.get(13)?.unwrap_or_default(),
+                        changed: row.get(14)?.unwrap_or(true),
                     }
                 };
                 hooks.push(Hook {
@@ -86,6 +92,11 @@ impl HookSet {
                     warn_only: row.get(8)?.unwrap_or(false),
                     survive: row.get(9)?.unwrap_or(false),
                     condition: row.get(10)?,
+                    runner: crate::security::Runner {
+                        role: row.get(15)?,
+                        search_path: row.get(16)?,
+                        what: format!("hook {}", row.get::<String>(1)?.unwrap_or_default()),
+                    },
                 });
             }
             Ok::<_, pgrx::spi::SpiError>(hooks)

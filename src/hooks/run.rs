@@ -162,12 +162,14 @@ impl<'a> MigrationHooks<'a> {
         let outcome = {
             let _guard = ContextGuard::set(context.clone());
             tx.run(|| {
-                if let Some(cond) = &hook.condition {
-                    if !condition_holds(cond, &context) {
-                        return Ran::Skipped;
+                hook.runner.run(|| {
+                    if let Some(cond) = &hook.condition {
+                        if !condition_holds(cond, &context) {
+                            return Ran::Skipped;
+                        }
                     }
-                }
-                Ran::Done(perform(hook, &context, &self.results))
+                    Ran::Done(perform(hook, &context, &self.results))
+                })
             })
         };
         let duration = clock.elapsed();
@@ -235,7 +237,14 @@ fn perform(hook: &Hook, context: &Value, results: &[(String, Value)]) -> Done {
                 .unwrap_or_else(|e| Error::new(Kind::Internal, format!("hook SQL failed: {e}")).raise());
             Done { rows: Some(rows), result: None }
         }
-        Action::Function { call, returns_void, signature } => {
+        Action::Function { signature, changed: true, .. } => Error::new(
+            Kind::InsufficientPrivilege,
+            format!("hook {}: function {signature} changed since the hook was registered", hook.name),
+        )
+        .detail("Its owner or definition is no longer the one reviewed at registration (CREATE OR REPLACE, ALTER ... OWNER).")
+        .hint(format!("Review the function, then register the hook again: confiture.drop_hook('{}') and confiture.add_hook(...).", hook.name))
+        .raise(),
+        Action::Function { call, returns_void, signature, .. } => {
             let arg = pgrx::JsonB(context.clone());
             let failed = |e: &dyn std::fmt::Display| -> ! {
                 Error::new(Kind::Internal, format!("hook function {signature} failed: {e}")).raise()
@@ -261,7 +270,7 @@ pub fn record(runs: &[HookRun]) -> crate::error::Result<()> {
         return Ok(());
     }
     let rows = serde_json::to_value(runs).unwrap_or(Value::Null);
-    Spi::run_with_args(
+    crate::security::as_owner(|| Spi::run_with_args(
         "INSERT INTO confiture.hook_runs
                 (run_id, version, phase, hook, started_at, duration, rows, outcome, message, result, dry_run)
          SELECT r.run_id, r.version, r.phase, r.hook, to_timestamp(r.started_at),
@@ -271,5 +280,5 @@ pub fn record(runs: &[HookRun]) -> crate::error::Result<()> {
                 result jsonb, dry_run boolean)",
         &[pgrx::JsonB(rows).into()],
     )
-    .map_err(|e| Error::from(e).into())
+    .map_err(|e| Error::from(e).into()))
 }

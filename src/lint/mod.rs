@@ -38,7 +38,9 @@ pub fn load_config() -> Result<Config> {
 /// server's parser stops.
 pub fn lint_text(sql: &str, config: &Config) -> Vec<Finding> {
     match parse::parse(sql) {
-        Ok(statements) => lint::lint(sql, &statements, config, &mut Context::default()),
+        Ok(statements) => lint::lint_with_progress(sql, &statements, config, &mut Context::default(), &mut || {
+            pgrx::check_for_interrupts!()
+        }),
         Err(e) => vec![Finding {
             rule: "syntax-error",
             severity: Severity::Error,
@@ -69,6 +71,7 @@ fn lint(
         ),
     >,
 > {
+    let _entered = crate::security::enter();
     let sql = require(sql, "confiture.lint", "sql")?;
     let config = load_config()?;
     Ok(TableIterator::new(lint_text(&sql, &config).into_iter().map(|f| {
@@ -101,6 +104,7 @@ fn lint_rules() -> Result<
         ),
     >,
 > {
+    let _entered = crate::security::enter();
     let config = load_config()?;
     let effective = |id: &str, default: Severity| {
         config.severities.iter().find(|(r, _)| r == id).map(|(_, s)| *s).unwrap_or(default).as_str().to_owned()

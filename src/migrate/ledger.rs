@@ -17,6 +17,12 @@ pub struct Migration {
     pub down_sql: Option<String>,
     pub checksum: String,
     pub state: State,
+    /// The role it runs as (the role that last registered its SQL).
+    pub run_as: pg_sys::Oid,
+    /// The search_path it was registered under.
+    pub search_path: String,
+    /// Marked by a superuser to run as whoever calls migrate.
+    pub trusted: bool,
 }
 
 impl Migration {
@@ -35,7 +41,7 @@ fn select(filter: &str, args: &[DatumWithOid]) -> Result<Vec<Migration>> {
         // read-write SPI: a fresh snapshot that sees this transaction's own changes
         let rows = client.update(
             &format!(
-                "SELECT version, name, up_sql, down_sql, checksum, state
+                "SELECT version, name, up_sql, down_sql, checksum, state, run_as::oid, search_path, trusted
                    FROM confiture.migrations {filter} ORDER BY sort_key"
             ),
             None,
@@ -51,6 +57,9 @@ fn select(filter: &str, args: &[DatumWithOid]) -> Result<Vec<Migration>> {
                 down_sql: row.get(4)?,
                 checksum: row.get(5)?.unwrap_or_default(),
                 state: State::parse(&state).unwrap_or(State::Pending),
+                run_as: row.get(7)?.unwrap_or(pg_sys::InvalidOid),
+                search_path: row.get(8)?.unwrap_or_default(),
+                trusted: row.get(9)?.unwrap_or(false),
             });
         }
         Ok::<_, pgrx::spi::SpiError>(out)
@@ -67,8 +76,15 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// Write the ledger: as the extension's owner, since no role may write it
+/// directly (a row decides what runs as whom).
 fn run(sql: &str, args: &[DatumWithOid]) -> Result<()> {
-    Spi::run_with_args(sql, args).map_err(|e| Error::from(e).into())
+    crate::security::as_owner(|| Spi::run_with_args(sql, args).map_err(|e| Error::from(e).into()))
+}
+
+/// The role calling confiture (`current_user` before any switch).
+fn invoker() -> String {
+    crate::security::current_role_name()
 }
 
 /// Append to the audit trail.
@@ -80,14 +96,15 @@ pub fn log(
     message: Option<&str>,
 ) -> Result<()> {
     run(
-        "INSERT INTO confiture.migration_log (version, action, duration, sqlstate, message)
-         VALUES ($1, $2, $3 * interval '1 millisecond', $4, $5)",
+        "INSERT INTO confiture.migration_log (version, action, duration, sqlstate, message, by_role)
+         VALUES ($1, $2, $3 OPERATOR(pg_catalog.*) '1 millisecond'::pg_catalog.interval, $4, $5, $6)",
         &[
             version.into(),
             action.into(),
             duration.map(ms).into(),
             sqlstate.into(),
             message.into(),
+            invoker().into(),
         ],
     )
 }
@@ -103,8 +120,9 @@ pub fn insert(
     statements: Option<i32>,
 ) -> Result<()> {
     run(
-        "INSERT INTO confiture.migrations (version, sort_key, name, up_sql, down_sql, checksum, statements)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO confiture.migrations (version, sort_key, name, up_sql, down_sql, checksum, statements,
+                                           registered_by, run_as, search_path)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8::pg_catalog.regrole, $9)",
         &[
             version.into(),
             sort_key.into(),
@@ -113,6 +131,8 @@ pub fn insert(
             down_sql.into(),
             checksum.into(),
             statements.into(),
+            invoker().into(),
+            caller_search_path().into(),
         ],
     )?;
     log(version, "register", None, None, None)
@@ -132,9 +152,19 @@ pub fn replace(
             SET name = $2, up_sql = $3, down_sql = $4, checksum = $5, statements = $6,
                 state = 'pending', last_error = NULL, last_sqlstate = NULL,
                 failed_statement = NULL, failed_line = NULL,
-                registered_at = now(), registered_by = current_user
-          WHERE version = $1",
-        &[version.into(), name.into(), up_sql.into(), down_sql.into(), checksum.into(), statements.into()],
+                registered_at = pg_catalog.now(), registered_by = $7, run_as = $7::pg_catalog.regrole,
+                search_path = $8, trusted = false
+          WHERE version OPERATOR(pg_catalog.=) $1",
+        &[
+            version.into(),
+            name.into(),
+            up_sql.into(),
+            down_sql.into(),
+            checksum.into(),
+            statements.into(),
+            invoker().into(),
+            caller_search_path().into(),
+        ],
     )?;
     log(version, "replace", None, None, Some("up SQL replaced"))
 }
@@ -142,8 +172,17 @@ pub fn replace(
 /// Change what may change on a migration in effect: its name and down SQL.
 pub fn update_metadata(version: &str, name: &str, down_sql: Option<&str>) -> Result<()> {
     run(
-        "UPDATE confiture.migrations SET name = $2, down_sql = $3 WHERE version = $1",
-        &[version.into(), name.into(), down_sql.into()],
+        // new down SQL is new code: it runs as the role that wrote it
+        "UPDATE confiture.migrations
+            SET name = $2,
+                (run_as, search_path, trusted, registered_by) =
+                    (SELECT CASE WHEN down_sql IS DISTINCT FROM $3 THEN $4::pg_catalog.regrole ELSE run_as END,
+                            CASE WHEN down_sql IS DISTINCT FROM $3 THEN $5 ELSE search_path END,
+                            trusted AND down_sql IS NOT DISTINCT FROM $3,
+                            CASE WHEN down_sql IS DISTINCT FROM $3 THEN $4::pg_catalog.name ELSE registered_by END),
+                down_sql = $3
+          WHERE version OPERATOR(pg_catalog.=) $1",
+        &[version.into(), name.into(), down_sql.into(), invoker().into(), caller_search_path().into()],
     )?;
     log(version, "replace", None, None, Some("name or down SQL changed"))
 }
@@ -151,12 +190,12 @@ pub fn update_metadata(version: &str, name: &str, down_sql: Option<&str>) -> Res
 pub fn record_applied(version: &str, duration: Duration, statements: i32) -> Result<()> {
     run(
         "UPDATE confiture.migrations
-            SET state = 'applied', applied_at = now(), applied_by = current_user,
-                duration = $2 * interval '1 millisecond', statements = $3,
-                attempts = attempts + 1, last_error = NULL, last_sqlstate = NULL,
+            SET state = 'applied', applied_at = pg_catalog.now(), applied_by = $4,
+                duration = $2 OPERATOR(pg_catalog.*) '1 millisecond'::pg_catalog.interval, statements = $3,
+                attempts = attempts OPERATOR(pg_catalog.+) 1, last_error = NULL, last_sqlstate = NULL,
                 failed_statement = NULL, failed_line = NULL
-          WHERE version = $1",
-        &[version.into(), ms(duration).into(), statements.into()],
+          WHERE version OPERATOR(pg_catalog.=) $1",
+        &[version.into(), ms(duration).into(), statements.into(), invoker().into()],
     )?;
     log(version, "apply", Some(duration), None, None)
 }
@@ -178,9 +217,10 @@ pub fn record_failed(
     run(
         "UPDATE confiture.migrations
             SET state = 'failed', applied_at = NULL, applied_by = NULL,
-                duration = $2 * interval '1 millisecond', attempts = attempts + 1,
+                duration = $2 OPERATOR(pg_catalog.*) '1 millisecond'::pg_catalog.interval,
+                attempts = attempts OPERATOR(pg_catalog.+) 1,
                 last_error = $3, last_sqlstate = $4, failed_statement = $5, failed_line = $6
-          WHERE version = $1",
+          WHERE version OPERATOR(pg_catalog.=) $1",
         &[
             version.into(),
             ms(duration).into(),
@@ -201,7 +241,7 @@ pub fn record_rolled_back(version: &str, duration: Duration) -> Result<()> {
     run(
         "UPDATE confiture.migrations
             SET state = 'pending', applied_at = NULL, applied_by = NULL, duration = NULL
-          WHERE version = $1",
+          WHERE version OPERATOR(pg_catalog.=) $1",
         &[version.into()],
     )?;
     log(version, "rollback", Some(duration), None, None)
@@ -210,13 +250,27 @@ pub fn record_rolled_back(version: &str, duration: Duration) -> Result<()> {
 pub fn record_baselined(version: &str) -> Result<()> {
     run(
         "UPDATE confiture.migrations
-            SET state = 'baselined', applied_at = now(), applied_by = current_user,
+            SET state = 'baselined', applied_at = pg_catalog.now(), applied_by = $2,
                 duration = NULL, last_error = NULL, last_sqlstate = NULL,
                 failed_statement = NULL, failed_line = NULL
-          WHERE version = $1",
-        &[version.into()],
+          WHERE version OPERATOR(pg_catalog.=) $1",
+        &[version.into(), invoker().into()],
     )?;
     log(version, "baseline", None, None, None)
+}
+
+/// Mark a migration as trusted (it runs as whoever calls migrate) or not.
+pub fn record_trusted(version: &str, trusted: bool) -> Result<()> {
+    run(
+        "UPDATE confiture.migrations SET trusted = $2 WHERE version OPERATOR(pg_catalog.=) $1",
+        &[version.into(), trusted.into()],
+    )?;
+    log(version, "trust", None, None, Some(if trusted { "trusted: runs as the caller" } else { "runs as its registrant" }))
+}
+
+/// The search_path of the session calling confiture.
+fn caller_search_path() -> String {
+    crate::security::caller_search_path().unwrap_or_default()
 }
 
 /// The version that already has this natural-order key, if another one does.

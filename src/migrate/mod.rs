@@ -111,7 +111,7 @@ fn prepare<'a>(
             .into());
         }
     }
-    Ok(Ok(Script { version, sql, statements }))
+    Ok(Ok(Script { version, sql, statements, runner: Default::default() }))
 }
 
 /// The first line of a statement, shortened for messages.
@@ -192,6 +192,7 @@ fn register(
     down_sql: default!(Option<String>, "NULL"),
     allow_syntax_errors: default!(Option<bool>, "false"),
 ) -> Result<&'static str> {
+    let _entered = crate::security::enter();
     const F: &str = "confiture.register";
     let version = require(version, F, "version")?;
     let name = require(name, F, "name")?;
@@ -320,6 +321,7 @@ fn migrate(
             name!(message, Option<String>),
         ),
     >> {
+    let _entered = crate::security::enter();
     const F: &str = "confiture.migrate";
     let atomic = require(atomic, F, "atomic")?;
     let dry_run = require(dry_run, F, "dry_run")?;
@@ -415,11 +417,21 @@ pub fn scripts_to_apply<'a>(ledger: &'a [Migration], target: Option<&str>, funct
     for &i in &planned {
         let m = &ledger[i];
         match prepare(&m.version, &m.up_sql, Direction::Up)? {
-            Ok(script) => scripts.push((m, script)),
+            Ok(script) => scripts.push((m, Script { runner: runner(m), ..script })),
             Err(e) => return Ok((scripts, Some((m, e)))),
         }
     }
     Ok((scripts, None))
+}
+
+/// A migration runs as the role that registered its SQL, under the
+/// search_path it was registered with, unless a superuser trusted it.
+pub fn runner(m: &Migration) -> crate::security::Runner {
+    crate::security::Runner {
+        role: (!m.trusted).then_some(m.run_as),
+        search_path: (!m.trusted).then(|| m.search_path.clone()),
+        what: format!("migration {}", m.version),
+    }
 }
 
 /// Identity of one `migrate` call, shared by its hooks.
@@ -467,6 +479,7 @@ fn rollback(steps: default!(Option<i32>, "1")) -> Result<TableIterator<
             name!(message, Option<String>),
         ),
     >> {
+    let _entered = crate::security::enter();
     const F: &str = "confiture.rollback";
     let steps = require(steps, F, "steps")?;
     undo(F, |entries| plan::rollback_steps(entries, steps as i64))
@@ -486,6 +499,7 @@ fn rollback_to(version: Option<String>) -> Result<TableIterator<
             name!(message, Option<String>),
         ),
     >> {
+    let _entered = crate::security::enter();
     const F: &str = "confiture.rollback_to";
     let version = require(version, F, "version")?;
     undo(F, |entries| plan::rollback_to(entries, &version))
@@ -508,7 +522,7 @@ fn undo(
         let m = &ledger[i];
         let down = m.down_sql.as_deref().unwrap_or_default();
         match prepare(&m.version, down, Direction::Down)? {
-            Ok(script) => scripts.push((m, script)),
+            Ok(script) => scripts.push((m, Script { runner: runner(m), ..script })),
             Err(e) => {
                 return Err(Error::new(
                     Kind::SyntaxError,
@@ -558,6 +572,7 @@ fn undo(
 /// whose schema already has them. Returns how many were marked.
 #[pg_extern]
 fn baseline(through_version: Option<String>) -> Result<i32> {
+    let _entered = crate::security::enter();
     const F: &str = "confiture.baseline";
     let through = require(through_version, F, "through_version")?;
     require_admin(F)?;
@@ -570,6 +585,30 @@ fn baseline(through_version: Option<String>) -> Result<i32> {
         ledger::record_baselined(&ledger[i].version)?;
     }
     Ok(chosen.len() as i32)
+}
+
+/// Let a migration run with the privileges of whoever calls `migrate`
+/// (`trusted => true`) instead of those of the role that registered it.
+/// Superusers only: it decides what may run as a superuser.
+#[pg_extern]
+fn trust_migration(version: Option<String>, trusted: default!(Option<bool>, "true")) -> Result<bool> {
+    let _entered = crate::security::enter();
+    const F: &str = "confiture.trust_migration";
+    let version = require(version, F, "version")?;
+    let trusted = require(trusted, F, "trusted")?;
+    if !crate::security::is_superuser(crate::security::current_role()) {
+        return Err(Error::new(Kind::InsufficientPrivilege, format!("permission denied for {F}"))
+            .detail("Trusting a migration lets it run with the privileges of whoever applies it, superusers included.")
+            .hint("Ask a superuser to review the migration and trust it.")
+            .into());
+    }
+    refuse_nested(F)?;
+    lock::acquire(F)?;
+    if ledger::find(&version)?.is_none() {
+        return Err(plan_error(PlanError::UnknownVersion(version), F).into());
+    }
+    ledger::record_trusted(&version, trusted)?;
+    Ok(trusted)
 }
 
 /// The version of the migration this session is applying or rolling back

@@ -26,6 +26,8 @@ pub struct Script<'a> {
     pub version: &'a str,
     pub sql: &'a str,
     pub statements: Vec<Statement>,
+    /// Whose privileges and search_path its statements run with.
+    pub runner: crate::security::Runner,
 }
 
 /// How a script's run ended.
@@ -57,10 +59,15 @@ impl Script<'_> {
 
     /// Run every statement in the current transaction; on error, `failed`
     /// holds the index of the statement that raised it.
-    pub fn execute(&self, failed: &Cell<usize>, mut observer: Option<&mut dyn Observer>) {
+    pub fn execute(&self, failed: &Cell<usize>, observer: Option<&mut dyn Observer>) {
+        self.runner.run(|| self.execute_statements(failed, observer))
+    }
+
+    fn execute_statements(&self, failed: &Cell<usize>, mut observer: Option<&mut dyn Observer>) {
         let mut prev_end = 0;
         for (i, (stmt, text)) in self.statements.iter().zip(self.texts()).enumerate() {
             failed.set(i);
+            pgrx::check_for_interrupts!();
             let leading = source::leading_comments(self.sql, prev_end, stmt.span.start);
             prev_end = stmt.span.end;
             context::set_statement_with_comments(Some(text), Some(leading));

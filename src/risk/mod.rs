@@ -138,6 +138,7 @@ fn assess(
         ),
     >,
 > {
+    let _entered = crate::security::enter();
     let sql = require(sql, "confiture.assess", "sql")?;
     Ok(TableIterator::new(to_tuples(rows_of(&sql, "the SQL")?)))
 }
@@ -168,6 +169,7 @@ fn assess_migration(
         ),
     >,
 > {
+    let _entered = crate::security::enter();
     let version = require(version, "confiture.assess_migration", "version")?;
     let Some(m) = ledger::find(&version)? else {
         return Err(Error::new(Kind::UndefinedObject, format!("migration {version} is not registered"))
@@ -191,6 +193,7 @@ fn lock_facts() -> TableIterator<
 /// table locks it took (relation, mode): what this server really does.
 #[pg_extern]
 fn probe_locks(sql: Option<String>) -> Result<TableIterator<'static, (name!(relation, String), name!(mode, String))>> {
+    let _entered = crate::security::enter();
     let sql = require(sql, "confiture.probe_locks", "sql")?;
     crate::migrate::refuse_nested("confiture.probe_locks")?;
     // (relation oid, name, mode); names are read before running, since a

@@ -30,9 +30,8 @@ fn opt_str<'a>(o: &'a Value, k: &str) -> Option<&'a str> {
     o.get(k).and_then(Value::as_str)
 }
 
-fn lit(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
+// literals the server reads the same under any standard_conforming_strings
+use crate::sql::quote_literal as lit;
 
 /// Check a rule; on success, the SQL expression that masks the column.
 /// `salt` is the SQL text of the salt parameter (e.g. `$1`).

@@ -139,14 +139,28 @@ impl Config {
 /// Lint every statement of a script. `statements` come from the server's
 /// parser; `src` is the script text (for positions and ignore comments).
 pub fn lint(src: &str, statements: &[Statement], config: &Config, ctx: &mut Context) -> Vec<Finding> {
+    lint_with_progress(src, statements, config, ctx, &mut || {})
+}
+
+/// [`lint`], calling `tick` before each statement: the server checks for
+/// interrupts there, so a long script can be cancelled.
+pub fn lint_with_progress(
+    src: &str,
+    statements: &[Statement],
+    config: &Config,
+    ctx: &mut Context,
+    tick: &mut dyn FnMut(),
+) -> Vec<Finding> {
     let file_ignores = ignore::file_ignores(src);
     let mut out = Vec::new();
     let mut prev_end = 0;
+    let mut locator = crate::source::Locator::new(src);
     for stmt in statements {
+        tick();
         let ignores = ignore::statement_ignores(src, prev_end, stmt.span.start);
         prev_end = stmt.span.end;
         ctx.text = stmt.span.text(src).to_owned();
-        let (line, column) = crate::source::line_col(src, stmt.span.start);
+        let (line, column) = locator.line_col(stmt.span.start);
         for f in check(stmt, config, ctx) {
             if [f.rule, "all"].iter().any(|r| file_ignores.contains(*r) || ignores.contains(*r)) {
                 continue;
