@@ -29,48 +29,29 @@ SELECT pg_catalog.pg_extension_config_dump('confiture.anon_profiles', '');
 SELECT pg_catalog.pg_extension_config_dump('confiture.anon_rules', '');
 SELECT pg_catalog.pg_extension_config_dump('confiture.anon_skipped', '');
 
--- A profile's salt, for its owner and superusers; else confiture.anon_salt.
-CREATE FUNCTION confiture.profile_salt(profile text) RETURNS text
-LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, confiture
-AS $$
-DECLARE p record;
-BEGIN
-    SELECT * INTO p FROM confiture.anon_profiles WHERE name = profile;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'anonymization profile % does not exist', profile USING ERRCODE = '42704',
-            DETAIL = 'confiture.anon_profiles has no profile of that name.',
-            HINT = 'Create it with confiture.create_profile(name, salt).';
-    END IF;
-    IF p.owner <> session_user AND p.owner <> current_user
-       AND NOT (SELECT rolsuper FROM pg_roles WHERE rolname = session_user) THEN
-        RAISE EXCEPTION 'permission denied for the salt of profile %', profile USING ERRCODE = '42501',
-            DETAIL = 'Only its owner and superusers may use a profile''s salt.',
-            HINT = 'Ask the owner, or a superuser, to run it.';
-    END IF;
-    RETURN coalesce(p.salt, current_setting('confiture.anon_salt', true));
-END $$;
-REVOKE ALL ON FUNCTION confiture.profile_salt(text) FROM PUBLIC;
+-- A profile's salt: confiture.profile_salt(profile), in src/anon/profile.rs;
+-- the column is readable by no role but confiture's owner.
 
 -- Date and IP wrappers over the Rust functions.
 CREATE FUNCTION confiture.mask_date_shift(value timestamptz, salt text DEFAULT NULL, days integer DEFAULT 30)
 RETURNS timestamptz LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT value + confiture.mask_date_shift_days(value::text, salt, days) * interval '1 day' $$;
+AS $$ SELECT value OPERATOR(pg_catalog.+) (confiture.mask_date_shift_days(value::text, salt, days) OPERATOR(pg_catalog.*) '1 day'::pg_catalog.interval) $$;
 CREATE FUNCTION confiture.mask_date_shift(value date, salt text DEFAULT NULL, days integer DEFAULT 30)
 RETURNS date LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT value + confiture.mask_date_shift_days(value::text, salt, days) $$;
+AS $$ SELECT value OPERATOR(pg_catalog.+) confiture.mask_date_shift_days(value::text, salt, days) $$;
 CREATE FUNCTION confiture.mask_date_trunc(value timestamptz, unit text DEFAULT 'month')
 RETURNS timestamptz LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT date_trunc(unit, value) $$;
+AS $$ SELECT pg_catalog.date_trunc(unit, value) $$;
 CREATE FUNCTION confiture.mask_ip(value inet, salt text DEFAULT NULL, keep_bits integer DEFAULT NULL)
 RETURNS inet LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT confiture.mask_ip_text(host(value), salt, keep_bits)::inet $$;
+AS $$ SELECT confiture.mask_ip_text(pg_catalog.host(value), salt, keep_bits)::pg_catalog.inet $$;
 
 -- A table's rows, masked by a profile, streamed without changing the table:
 --   COPY (SELECT * FROM confiture.anonymized(NULL::public.customers, 'qa')) TO STDOUT
 CREATE FUNCTION confiture.anonymized(rowtype anyelement, profile text)
 RETURNS SETOF anyelement
 LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     RETURN QUERY EXECUTE confiture.masking_query(pg_typeof(rowtype)::text::regclass, profile)
@@ -80,6 +61,7 @@ END $$;
 -- Rows of a foreign key's table whose key finds no referenced row.
 CREATE FUNCTION confiture.foreign_key_orphans(fk oid) RETURNS bigint
 LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE k record; cond text; n bigint;
 BEGIN
@@ -99,6 +81,7 @@ END $$;
 -- Do most sampled values of this column look like email addresses?
 CREATE FUNCTION confiture.looks_like_email(tbl oid, col name) RETURNS boolean
 LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE hits int; total int;
 BEGIN

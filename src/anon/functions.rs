@@ -13,18 +13,34 @@ thread_local! {
     static REGEX: RefCell<Option<(String, regex::Regex)>> = const { RefCell::new(None) };
 }
 
-/// The salt to use: the argument, else `confiture.anon_salt`.
+/// The salt to use: the argument, else `confiture.anon_salt` — for roles
+/// that may read that setting (superusers, pg_read_all_settings) only:
+/// anyone else computing masks under the secret salt would have an oracle.
 pub fn salt(arg: Option<&str>) -> String {
     if let Some(s) = arg {
         return s.to_owned();
+    }
+    if !may_read_default_salt() {
+        Error::new(Kind::InsufficientPrivilege, "permission denied for the default salt confiture.anon_salt")
+            .detail("Without a salt argument, masking uses confiture.anon_salt, which only superusers and members of pg_read_all_settings may use.")
+            .hint("Pass a salt, or use a profile: confiture.anonymized(NULL::t, 'profile') uses the profile's own salt.")
+            .raise();
     }
     match ANON_SALT.get() {
         Some(s) => s.to_string_lossy().into_owned(),
         None => Error::new(Kind::InvalidArgument, "no salt: pass one, or set confiture.anon_salt")
             .detail("Masking is deterministic under a salt; without one, masked values could be recomputed from guesses.")
-            .hint("A superuser can run: ALTER DATABASE ... SET confiture.anon_salt = '<long random string>';")
+            .hint("Pass a salt, use a profile (its salt is kept in confiture.anon_profiles), or set confiture.anon_salt in postgresql.conf.")
             .raise(),
     }
+}
+
+/// Per call, not cached: a REVOKE takes effect at once (the server caches
+/// superuser and role membership itself).
+fn may_read_default_salt() -> bool {
+    let role = crate::security::current_role();
+    crate::security::is_superuser(role)
+        || crate::security::role_oid("pg_read_all_settings").is_some_and(|r| crate::security::has_privs_of(role, r))
 }
 
 fn with_prf<T>(salt_arg: Option<&str>, f: impl FnOnce(&Prf) -> T) -> T {

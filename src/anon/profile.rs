@@ -51,18 +51,76 @@ fn create_profile(name: Option<String>, salt: default!(Option<String>, "NULL")) 
             .detail("Profile names are unique.")
             .hint("Add rules to it with confiture.add_rule, or choose another name."));
     }
-    Spi::run_with_args("INSERT INTO confiture.anon_profiles (name, salt) VALUES ($1, $2)", &[name.clone().into(), salt.into()])
-        .map_err(Error::from)?;
+    // No salt given: a random 256-bit one, never a shared default.
+    let salt = match salt {
+        Some(s) => s,
+        None => random_salt()?,
+    };
+    let owner = crate::security::current_role_name();
+    crate::security::as_owner(|| {
+        Spi::run_with_args(
+            "INSERT INTO confiture.anon_profiles (name, salt, owner) VALUES ($1, $2, $3)",
+            &[name.clone().into(), salt.into(), owner.into()],
+        )
+        .map_err(|e| Error::from(e).into())
+    })?;
     Ok(name)
 }
 
-fn require_profile(name: &str) -> Result<()> {
-    if first_value::<bool>("SELECT true FROM confiture.anon_profiles WHERE name = $1", &[name.into()])?.is_none() {
-        return fail(Error::new(Kind::UndefinedObject, format!("anonymization profile {name} does not exist"))
-            .detail("confiture.anon_profiles has no profile of that name.")
-            .hint("Create it with confiture.create_profile(name, salt)."));
+/// 32 bytes from the server's strong random source, as hex.
+fn random_salt() -> Result<String> {
+    let mut buf = [0u8; 32];
+    if !unsafe { pg_sys::pg_strong_random(buf.as_mut_ptr().cast(), buf.len()) } {
+        return fail(Error::new(Kind::Internal, "could not generate a random salt")
+            .detail("pg_strong_random failed.")
+            .hint("Pass a salt to confiture.create_profile."));
     }
-    Ok(())
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The profile's owner; an error when it does not exist.
+fn profile_owner(name: &str) -> Result<pg_sys::Oid> {
+    let owner = first_value::<String>("SELECT owner::text FROM confiture.anon_profiles WHERE name = $1", &[name.into()])?;
+    match owner {
+        Some(o) => Ok(crate::security::role_oid(&o).unwrap_or(pg_sys::InvalidOid)),
+        None => fail(Error::new(Kind::UndefinedObject, format!("anonymization profile {name} does not exist"))
+            .detail("confiture.anon_profiles has no profile of that name.")
+            .hint("Create it with confiture.create_profile(name, salt).")),
+    }
+}
+
+fn require_profile(name: &str) -> Result<()> {
+    profile_owner(name).map(|_| ())
+}
+
+/// A profile's rules and salt are its owner's: only the owner (or a member
+/// of the owning role, or a superuser) may change or use them.
+fn require_profile_owner(name: &str) -> Result<pg_sys::Oid> {
+    let owner = profile_owner(name)?;
+    crate::security::require_privs_of(crate::security::invoker(), owner, &format!("anonymization profile {name}"))?;
+    Ok(owner)
+}
+
+/// A profile's salt, for its owner (and members of the owning role) and
+/// superusers; read as confiture's owner, since no role reads the table.
+#[pg_extern(volatile, parallel_unsafe)]
+fn profile_salt(profile: Option<String>) -> Result<String> {
+    let _entered = crate::security::enter();
+    let profile = require(profile, "confiture.profile_salt", "profile")?;
+    require_profile_owner(&profile).map_err(|_| {
+        Error::new(Kind::InsufficientPrivilege, format!("permission denied for the salt of profile {profile}"))
+            .detail("Only its owner and superusers may use a profile's salt.")
+            .hint("Ask the owner, or a superuser, to run it.")
+    })?;
+    let salt = crate::security::as_owner(|| {
+        first_value::<String>("SELECT salt FROM confiture.anon_profiles WHERE name = $1", &[profile.clone().into()])
+    })?;
+    salt.ok_or_else(|| {
+        Error::new(Kind::InvalidArgument, format!("profile {profile} has no salt"))
+            .detail("Masking is deterministic under a salt.")
+            .hint("Create the profile again with a salt.")
+            .into()
+    })
 }
 
 /// The column's quoted name and type, or an error naming the table.
@@ -115,7 +173,7 @@ fn add_rule(
     let strategy = require(strategy, F, "strategy")?;
     let options = require(options, F, "options")?.0;
     require_admin(F)?;
-    require_profile(&profile)?;
+    require_profile_owner(&profile)?;
     let table_name = first_value::<String>("SELECT $1::regclass::text", &[table.into()])?.unwrap_or_default();
     let (quoted, type_name, unique) = self::column(&table_name, &column_name)?;
     if let Err(e) = rules::expression(&strategy, &options, &Column { quoted: &quoted, type_name: &type_name }, "$1") {
@@ -136,14 +194,16 @@ fn add_rule(
                 .hint("Write a boolean SQL expression over the row's columns, e.g. NOT internal."));
         }
     }
-    Spi::run_with_args(
-        "INSERT INTO confiture.anon_rules (profile, table_name, column_name, strategy, options, condition)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (profile, table_name, column_name)
-         DO UPDATE SET strategy = EXCLUDED.strategy, options = EXCLUDED.options, condition = EXCLUDED.condition",
-        &[profile.into(), table.into(), column_name.into(), strategy.into(), JsonB(options).into(), condition.into()],
-    )
-    .map_err(Error::from)?;
+    crate::security::as_owner(|| {
+        Spi::run_with_args(
+            "INSERT INTO confiture.anon_rules (profile, table_name, column_name, strategy, options, condition)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (profile, table_name, column_name)
+             DO UPDATE SET strategy = EXCLUDED.strategy, options = EXCLUDED.options, condition = EXCLUDED.condition",
+            &[profile.into(), table.into(), column_name.into(), strategy.into(), JsonB(options).into(), condition.into()],
+        )
+        .map_err(|e| Error::from(e).into())
+    })?;
     Ok(true)
 }
 
@@ -175,12 +235,14 @@ fn skip_table(profile: Option<String>, table: Option<pg_sys::Oid>) -> Result<boo
     let profile = require(profile, F, "profile")?;
     let table = require(table, F, "table")?;
     require_admin(F)?;
-    require_profile(&profile)?;
-    Spi::run_with_args(
-        "INSERT INTO confiture.anon_skipped VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        &[profile.into(), table.into()],
-    )
-    .map_err(Error::from)?;
+    require_profile_owner(&profile)?;
+    crate::security::as_owner(|| {
+        Spi::run_with_args(
+            "INSERT INTO confiture.anon_skipped VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[profile.into(), table.into()],
+        )
+        .map_err(|e| Error::from(e).into())
+    })?;
     Ok(true)
 }
 
@@ -300,7 +362,8 @@ fn anonymize(
     const F: &str = "confiture.anonymize";
     let profile = require(profile, F, "profile")?;
     require_admin(F)?;
-    require_profile(&profile)?;
+    // the rules (their conditions are SQL) are the owner's: they run as the owner
+    let owner = require_profile_owner(&profile)?;
     let broken = inconsistent_foreign_keys(&profile)?;
     if !broken.is_empty() {
         return fail(Error::new(Kind::ForeignKeyViolation, format!("profile {profile} would break {} foreign key(s)", broken.len()))
@@ -336,7 +399,11 @@ fn anonymize(
         &[profile.clone().into()],
     )?
     .is_some();
-    if fk_involved {
+    // A superuser pauses every trigger (replica mode); anyone else cannot,
+    // so the foreign keys involved are deferred until the tables are masked.
+    let superuser = crate::security::is_superuser(crate::security::current_role());
+    let deferred = if fk_involved && !superuser { defer_foreign_keys(&tables, owner)? } else { Vec::new() };
+    if fk_involved && superuser {
         Spi::run("SET LOCAL session_replication_role = replica").map_err(Error::from)?;
     }
     let mut out = Vec::with_capacity(tables.len());
@@ -344,17 +411,77 @@ fn anonymize(
         let rules = table_rules(&profile, t)?;
         let set: Vec<String> = rules.iter().map(|(c, e, ..)| format!("{c} = {e}")).collect();
         let started = Instant::now();
-        let rows = Spi::connect_mut(|c| {
-            c.update(&format!("UPDATE {t} SET {}", set.join(", ")), None, &[salt.clone().into()]).map(|r| r.len() as i64)
+        let rows = crate::security::as_role(owner, || {
+            Spi::connect_mut(|c| {
+                c.update(&format!("UPDATE {t} SET {}", set.join(", ")), None, &[salt.clone().into()]).map(|r| r.len() as i64)
+            })
         })
         .map_err(Error::from)?;
         out.push((t.clone(), rows, pgrx::datum::Interval::from_micros(started.elapsed().as_micros() as i64)));
     }
-    if fk_involved {
+    if fk_involved && superuser {
         Spi::run("SET LOCAL session_replication_role = origin").map_err(Error::from)?;
         verify_foreign_keys(&tables)?;
     }
+    if !deferred.is_empty() {
+        restore_foreign_keys(&deferred, owner)?;
+    }
     Ok(TableIterator::new(out))
+}
+
+/// Make the NOT DEFERRABLE foreign keys into or out of `tables` deferred
+/// (as the tables' owner may): returns them as (table, constraint), to be
+/// checked and restored by [`restore_foreign_keys`].
+fn defer_foreign_keys(tables: &[String], owner: pg_sys::Oid) -> Result<Vec<(String, String)>> {
+    let fks: Vec<(String, String)> = Spi::connect_mut(|c| {
+        c.update(
+            "SELECT k.conrelid::regclass::text, pg_catalog.quote_ident(k.conname) FROM pg_catalog.pg_constraint k
+              WHERE k.contype = 'f' AND NOT k.condeferrable
+                AND (k.conrelid = ANY ($1::regclass[]) OR k.confrelid = ANY ($1::regclass[]))
+              ORDER BY 1, 2",
+            None,
+            &[tables.to_vec().into()],
+        )?
+        .map(|r| Ok((r.get::<String>(1)?.unwrap_or_default(), r.get::<String>(2)?.unwrap_or_default())))
+        .collect::<std::result::Result<Vec<_>, pgrx::spi::SpiError>>()
+    })
+    .map_err(Error::from)?;
+    crate::security::as_role(owner, || {
+        for (t, k) in &fks {
+            Spi::run(&format!("ALTER TABLE {t} ALTER CONSTRAINT {k} DEFERRABLE INITIALLY IMMEDIATE"))?;
+            Spi::run(&format!("SET CONSTRAINTS {}.{k} DEFERRED", schema_of(t)))?;
+        }
+        Ok::<_, pgrx::spi::SpiError>(())
+    })
+    .map_err(Error::from)?;
+    Ok(fks)
+}
+
+/// The schema part of a `regclass::text` (for SET CONSTRAINTS).
+fn schema_of(table: &str) -> String {
+    first_value::<String>(
+        "SELECT pg_catalog.quote_ident(n.nspname) FROM pg_catalog.pg_class c
+           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1::regclass",
+        &[table.into()],
+    )
+    .ok()
+    .flatten()
+    .unwrap_or_else(|| "public".into())
+}
+
+/// Check the deferred foreign keys now (an error names the broken one) and
+/// make them NOT DEFERRABLE again.
+fn restore_foreign_keys(fks: &[(String, String)], owner: pg_sys::Oid) -> Result<()> {
+    crate::security::as_role(owner, || {
+        for (t, k) in fks {
+            Spi::run(&format!("SET CONSTRAINTS {}.{k} IMMEDIATE", schema_of(t)))?;
+        }
+        for (t, k) in fks {
+            Spi::run(&format!("ALTER TABLE {t} ALTER CONSTRAINT {k} NOT DEFERRABLE"))?;
+        }
+        Ok::<_, pgrx::spi::SpiError>(())
+    })
+    .map_err(|e| Error::from(e).into())
 }
 
 /// Every foreign key into or out of these tables still holds.

@@ -49,6 +49,7 @@ pub unsafe extern "C-unwind" fn ddl_guard(fcinfo: pg_sys::FunctionCallInfo) -> p
             .hint("It runs by itself on every DDL statement; set confiture.lint_mode to control it.")
             .raise();
     }
+    let _entered = crate::security::enter();
     let data = context_node as *mut pg_sys::EventTriggerData;
     let node = (*data).parsetree;
     if node.is_null() {

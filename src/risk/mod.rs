@@ -223,7 +223,9 @@ fn probe_locks(sql: Option<String>) -> Result<TableIterator<'static, (name!(rela
     .unwrap_or_default();
     let before = read();
     let outcome = Subtransaction::new().always_roll_back().run(|| {
-        Spi::run(&sql).unwrap_or_else(|e| Error::new(Kind::InvalidArgument, e.to_string()).raise());
+        crate::security::with_caller_search_path(|| {
+            Spi::run(&sql).unwrap_or_else(|e| Error::new(Kind::InvalidArgument, e.to_string()).raise())
+        });
         read()
     });
     match outcome {
