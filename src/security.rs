@@ -95,7 +95,13 @@ impl Drop for Entered {
 
 #[must_use = "the search_path is pinned only while the guard lives"]
 pub fn enter() -> Entered {
-    let caller = setting("search_path").unwrap_or_default();
+    let mut caller = setting("search_path").unwrap_or_default();
+    // called from confiture itself (add_hook -> register): the caller is the outer one
+    if caller == PINNED_SEARCH_PATH {
+        if let Some(outer) = CALLER_PATHS.with(|p| p.borrow().last().cloned()) {
+            caller = outer;
+        }
+    }
     CALLER_PATHS.with(|p| p.borrow_mut().push(caller));
     INVOKERS.with(|p| p.borrow_mut().push(current_role()));
     Entered { _path: GucScope::set(&[("search_path", PINNED_SEARCH_PATH)]) }

@@ -213,11 +213,16 @@ fn probe_locks(sql: Option<String>) -> Result<TableIterator<'static, (name!(rela
         })
         .unwrap_or_default()
     };
-    let names: std::collections::BTreeMap<i64, String> = ledger::first_value::<pgrx::JsonB>(
-        "SELECT jsonb_object_agg(c.oid::int8::text, c.oid::regclass::text) FROM pg_catalog.pg_class c
-          WHERE c.relnamespace <> 'pg_catalog'::regnamespace",
-        &[],
-    )?
+    // names as the caller sees them (under their search_path): the query is
+    // fully qualified, so nothing in that search_path can stand in for it
+    let names: std::collections::BTreeMap<i64, String> = crate::security::with_caller_search_path(|| {
+        ledger::first_value::<pgrx::JsonB>(
+            "SELECT pg_catalog.jsonb_object_agg(c.oid::pg_catalog.int8::pg_catalog.text, c.oid::pg_catalog.regclass::pg_catalog.text)
+               FROM pg_catalog.pg_class c
+              WHERE c.relnamespace OPERATOR(pg_catalog.<>) 'pg_catalog'::pg_catalog.regnamespace",
+            &[],
+        )
+    })?
     .and_then(|j| serde_json::from_value::<std::collections::BTreeMap<String, String>>(j.0).ok())
     .map(|m| m.into_iter().filter_map(|(k, v)| Some((k.parse().ok()?, v))).collect())
     .unwrap_or_default();
