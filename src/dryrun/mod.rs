@@ -100,6 +100,9 @@ struct Watcher<'o> {
 
 impl Observer for Watcher<'_> {
     fn statement(&mut self, index: usize, text: &str, run: &mut dyn FnMut()) {
+        // the probes are confiture's own queries: pinned (`run` restores the
+        // migration's search_path for its statement)
+        let _pinned = crate::security::GucScope::set(&[("search_path", crate::security::PINNED_SEARCH_PATH)]);
         let mut before = probe_or_raise();
         let n = self.options.sample_rows;
         let mut samples_before = None;
@@ -271,7 +274,9 @@ fn release_session_locks(before: &[(i64, i64, i32, bool)]) -> Result<()> {
             (_, false) => ("SELECT pg_catalog.pg_advisory_unlock($1::int4, $2::int4)", vec![(*classid as i32).into(), (*objid as i32).into()]),
             (_, true) => ("SELECT pg_catalog.pg_advisory_unlock_shared($1::int4, $2::int4)", vec![(*classid as i32).into(), (*objid as i32).into()]),
         };
-        // a lock taken several times is held until unlocked as many times
+        // a lock taken several times is held until unlocked as many times;
+        // the last try's "you don't own a lock" WARNING is expected
+        let _quiet = crate::security::GucScope::set(&[("client_min_messages", "error")]);
         for _ in 0..1000 {
             if ledger::first_value::<bool>(f, &args)? != Some(true) {
                 break;

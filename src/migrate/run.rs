@@ -64,6 +64,9 @@ impl Script<'_> {
     }
 
     fn execute_statements(&self, failed: &Cell<usize>, mut observer: Option<&mut dyn Observer>) {
+        // the migration's own search_path, for its statements (an observer
+        // pins confiture's around them)
+        let search_path = crate::security::setting("search_path").unwrap_or_default();
         let mut prev_end = 0;
         for (i, (stmt, text)) in self.statements.iter().zip(self.texts()).enumerate() {
             failed.set(i);
@@ -72,6 +75,7 @@ impl Script<'_> {
             prev_end = stmt.span.end;
             context::set_statement_with_comments(Some(text), Some(leading));
             let mut run = || {
+                let _path = crate::security::GucScope::set(&[("search_path", &search_path)]);
                 if let Err(e) = Spi::run(text) {
                     // SPI refuses a few statements itself (e.g. transaction control).
                     Error::new(Kind::NotInTransactionBlock, format!("statement {} cannot run in a migration", i + 1))

@@ -37,7 +37,7 @@ fn multi_tenant_schema_masked_in_place_keeps_its_integrity() {
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
-    assert_eq!(masked, vec![("customers".to_string(), 50_000), ("orders".to_string(), 150_000)]);
+    assert_eq!(masked, vec![("public.customers".to_string(), 50_000), ("public.orders".to_string(), 150_000)]);
 
     let one = |c: &mut postgres::Client, sql: &str| -> i64 { c.query_one(sql, &[]).unwrap().get(0) };
     // nothing personal is left
