@@ -90,7 +90,7 @@ layer_e2e() {
     echo "== e2e: cargo test -p confiture-e2e (real cluster, several connections)"
     cluster_start "$RUN/e2e-cluster" || { FAILED=$((FAILED + 1)); return 1; }
     CONFITURE_PGHOST="$PGHOST" CONFITURE_PGPORT="$PGPORT" CONFITURE_CORPUS="$ROOT/../shared/corpus" \
-        cargo test -p confiture-e2e -- --test-threads=1 2>&1 | tee "$RUN/e2e.log" | grep -E "^test |^test result|panicked"
+        cargo test -p confiture-e2e --no-fail-fast -- --test-threads=1 2>&1 | tee "$RUN/e2e.log" | grep -E "^test |^test result|panicked"
     count_cargo "$RUN/e2e.log"
     grep -q "test result: FAILED\|^error" "$RUN/e2e.log" && return 1 || return 0
 }

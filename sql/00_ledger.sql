@@ -22,7 +22,7 @@ CREATE TABLE confiture.migrations (
     -- sha256 (hex) of up_sql as registered; status() compares against it
     checksum        text NOT NULL CHECK (checksum ~ '^[0-9a-f]{64}$'),
     state           text NOT NULL DEFAULT 'pending'
-                    CHECK (state IN ('pending', 'applied', 'failed', 'baselined')),
+                    CHECK (state IN ('pending', 'running', 'applied', 'failed', 'baselined')),
     -- NULL when the up SQL does not parse on this server
     statements      integer,
     registered_at   timestamptz NOT NULL DEFAULT now(),
@@ -34,6 +34,12 @@ CREATE TABLE confiture.migrations (
     search_path     text NOT NULL DEFAULT current_setting('search_path'),
     -- set by a superuser (confiture.trust_migration): run as the caller instead
     trusted         boolean NOT NULL DEFAULT false,
+    -- false: it has statements that cannot run in a transaction block (or
+    -- says -- confiture:no-transaction); the confiture client applies it
+    transactional   boolean NOT NULL DEFAULT true,
+    -- while the client applies it (state 'running'): its session and start
+    running_pid     integer,
+    running_since   timestamptz,
     applied_at      timestamptz,
     applied_by      name,
     duration        interval,
@@ -54,7 +60,7 @@ CREATE TABLE confiture.migration_log (
     at          timestamptz NOT NULL DEFAULT clock_timestamp(),
     version     text NOT NULL,
     action      text NOT NULL
-                CHECK (action IN ('register', 'replace', 'apply', 'fail', 'rollback', 'baseline', 'trust')),
+                CHECK (action IN ('register', 'replace', 'apply', 'fail', 'rollback', 'baseline', 'trust', 'start')),
     by_role     name NOT NULL DEFAULT current_user,
     duration    interval,
     sqlstate    text,

@@ -16,7 +16,7 @@ RETURNS TABLE (
     checksum        text
 )
 LANGUAGE sql STABLE
-SET search_path = pg_catalog, confiture
+SET search_path = pg_catalog, confiture, pg_temp
 AS $$
     SELECT m.version, m.name, m.state,
            -- the SQL in the ledger is no longer what was applied

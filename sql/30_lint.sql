@@ -49,7 +49,7 @@ SELECT pg_catalog.pg_extension_config_dump('confiture.read_models', '');
 CREATE FUNCTION confiture.lint_schema(schema name DEFAULT NULL)
 RETURNS TABLE (rule text, severity text, object text, line integer, "column" integer, message text, suggestion text)
 LANGUAGE sql STABLE
-SET search_path = pg_catalog, confiture
+SET search_path = pg_catalog, confiture, pg_temp
 AS $$
 WITH tables AS (
     SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relkind, c.relpersistence,

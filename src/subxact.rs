@@ -67,6 +67,17 @@ pub fn sqlstate_text(code: PgSqlErrorCode) -> String {
     (0..5).map(|i| ((((packed >> (6 * i)) & 0x3f) as u8) + b'0') as char).collect()
 }
 
+/// The code of a five-character SQLSTATE (`23505`); internal_error for
+/// anything that is not one.
+pub fn sqlstate_code(text: &str) -> PgSqlErrorCode {
+    let b = text.as_bytes();
+    if b.len() != 5 || !b.iter().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()) {
+        return PgSqlErrorCode::ERRCODE_INTERNAL_ERROR;
+    }
+    let packed = b.iter().enumerate().fold(0i32, |acc, (i, c)| acc | ((((*c - b'0') & 0x3f) as i32) << (6 * i)));
+    PgSqlErrorCode::from(packed)
+}
+
 thread_local! {
     /// Set when confiture itself raises a 57014 (a hook's timeout reported
     /// under its own name), so an enclosing subtransaction does not take it
@@ -157,6 +168,8 @@ mod tests {
     #[pg_test]
     fn sqlstate_decodes() {
         assert_eq!(sqlstate_text(PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE), "42P01");
+        assert_eq!(sqlstate_code("42P01"), PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE);
+        assert_eq!(sqlstate_code("nope"), PgSqlErrorCode::ERRCODE_INTERNAL_ERROR);
         assert_eq!(sqlstate_text(PgSqlErrorCode::ERRCODE_QUERY_CANCELED), "57014");
     }
 

@@ -9,6 +9,8 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
     Pending,
+    /// The confiture client is applying it outside a transaction.
+    Running,
     Applied,
     Failed,
     Baselined,
@@ -18,6 +20,7 @@ impl State {
     pub fn parse(s: &str) -> Option<State> {
         Some(match s {
             "pending" => State::Pending,
+            "running" => State::Running,
             "applied" => State::Applied,
             "failed" => State::Failed,
             "baselined" => State::Baselined,
@@ -27,6 +30,7 @@ impl State {
     pub fn as_str(self) -> &'static str {
         match self {
             State::Pending => "pending",
+            State::Running => "running",
             State::Applied => "applied",
             State::Failed => "failed",
             State::Baselined => "baselined",

@@ -446,14 +446,20 @@ pub fn run_plan(function: &str, target: Option<&str>, options: &Options) -> Resu
                 return reports;
             }
         }
-        if let Some((m, e)) = &unparsable {
+        if let Some((m, stop)) = &unparsable {
+            let (outcome, message) = match stop {
+                migrate::Stop::Syntax(e) => ("failed", format!("{} [{}]", migrate::syntax_message(e), e.sqlstate)),
+                migrate::Stop::NeedsClient(why) => {
+                    ("not run", format!("runs outside a transaction, so it cannot be dry-run: {why}"))
+                }
+            };
             reports.push(MigrationReport {
                 version: m.version.clone(),
                 name: m.name.clone(),
-                outcome: "failed",
+                outcome,
                 duration_ms: 0.0,
                 estimated_ms: 0.0,
-                message: Some(format!("{} [{}]", migrate::syntax_message(e), e.sqlstate)),
+                message: Some(message),
                 statements: Vec::new(),
                 hooks: Vec::new(),
             });

@@ -173,6 +173,21 @@ pub fn after_migration_rolled_back(version: &str, duration: Duration) -> Result<
     pggit_event("rollback", version, duration)
 }
 
+/// After a migration the client applied over several transactions: the
+/// objects its statements touched since the run began, then pgGit.
+pub fn after_client_run_applied(version: &str, duration: Duration) -> Result<()> {
+    if SNAPSHOTS.get() {
+        let since_run_began = SNAPSHOT_TOUCHED.replacen(
+            "g.xid = pg_current_xact_id()",
+            "g.at >= (SELECT m.running_since FROM confiture.migrations m WHERE m.version = $1)",
+            1,
+        );
+        debug_assert_ne!(since_run_began, SNAPSHOT_TOUCHED);
+        with_snapshot_search_path(|| spi(&since_run_began, &[version.into()]))?;
+    }
+    pggit_event("apply", version, duration)
+}
+
 thread_local! {
     /// The per-migration snapshot statement, planned once per backend: its
     /// planning (a large view) cost as much as running it.

@@ -55,6 +55,17 @@ impl Drop for Entered {
     }
 }
 
+/// A migration the confiture client applies statement by statement, over
+/// several transactions of this session: current from
+/// `confiture.begin_client_run` until `confiture.end_client_run`.
+pub fn begin_client_run(version: &str) {
+    CURRENT.with(|c| *c.borrow_mut() = Some(Current { version: version.to_owned(), ..Default::default() }));
+}
+
+pub fn end_client_run() {
+    CURRENT.with(|c| *c.borrow_mut() = None);
+}
+
 pub fn set_statement(statement: Option<&str>) {
     set_statement_with_comments(statement, None);
 }

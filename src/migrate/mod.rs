@@ -2,6 +2,7 @@
 //! `rollback_to` and `baseline`. The ledger's SQL lives in `ledger.rs`,
 //! the decisions (what to apply, what to undo) in `confiture_core::plan`.
 
+pub mod client;
 pub mod context;
 pub mod ledger;
 pub mod lock;
@@ -12,7 +13,7 @@ use crate::error::{require, Error, Kind, Result};
 use crate::privilege::require_admin;
 use crate::subxact::Failure;
 use confiture_core::checksum::sha256_hex;
-use confiture_core::ddl::transaction::restriction_of;
+use confiture_core::ddl::transaction::{has_no_transaction_marker, restriction_of, NO_TRANSACTION_MARKER};
 use confiture_core::plan::{self, PlanError, State};
 use confiture_core::source;
 use confiture_core::version;
@@ -94,24 +95,33 @@ fn prepare<'a>(
         Ok(s) => s,
         Err(e) => return Ok(Err(e)),
     };
+    // Statements the client can run outside a transaction make the whole
+    // migration a client-run one; what no migration may hold is refused.
+    let mut client_reason = has_no_transaction_marker(sql).then(|| format!("it starts with {NO_TRANSACTION_MARKER}"));
     for (i, stmt) in statements.iter().enumerate() {
         if let Some(r) = restriction_of(stmt) {
             let (line, _) = source::line_col(sql, stmt.span.start);
-            return Err(Error::new(
-                Kind::NotInTransactionBlock,
-                format!("migration {version} cannot run inside a transaction: {}", r.reason),
-            )
-            .detail(format!(
-                "Statement {} of its {} (line {line}): {}",
-                i + 1,
-                direction.label(),
-                excerpt(stmt.span.text(sql))
-            ))
-            .hint(r.hint)
-            .into());
+            let detail = format!("Statement {} of its {} (line {line}): {}", i + 1, direction.label(), excerpt(stmt.span.text(sql)));
+            if r.client_runs && matches!(direction, Direction::Up) {
+                client_reason.get_or_insert(format!("{} (statement {}, line {line})", r.reason, i + 1));
+                continue;
+            }
+            let message = if r.client_runs {
+                format!("the down SQL of migration {version} cannot run inside a transaction: {}", r.reason)
+            } else {
+                format!("migration {version} cannot run inside a transaction: {}", r.reason)
+            };
+            let hint = if r.client_runs {
+                "Rollbacks run in one transaction: use the transactional form in down SQL (DROP INDEX without CONCURRENTLY).".to_owned()
+            } else {
+                r.hint
+            };
+            return Err(Error::new(Kind::NotInTransactionBlock, message).detail(detail).hint(hint).into());
         }
     }
-    Ok(Ok(Script { version, sql, statements, runner: Default::default() }))
+    let transactional = client_reason.is_none();
+    let script = Script { version, sql, statements, runner: Default::default(), transactional, client_reason };
+    Ok(Ok(script))
 }
 
 /// The first line of a statement, shortened for messages.
@@ -217,6 +227,7 @@ fn register(
         check_script(&version, down, Direction::Down, lenient)?;
     }
     lock::acquire(F)?;
+    client::settle_interrupted()?;
 
     let sort_key = version::sort_key(&version);
     if let Some(other) = ledger::version_with_sort_key(&sort_key, &version)? {
@@ -273,7 +284,12 @@ fn check_script(version: &str, sql: &str, direction: Direction, lenient: bool) -
     }
     match prepare(version, sql, direction)? {
         Ok(script) if script.statements.is_empty() => Err(empty_script(version, direction)),
-        Ok(script) => Ok(Some(script.statements.len() as i32)),
+        Ok(script) => {
+            if let Some(why) = &script.client_reason {
+                pgrx::notice!("migration {version} will be applied by the confiture client, one statement at a time outside a transaction: {why}");
+            }
+            Ok(Some(script.statements.len() as i32))
+        }
         Err(e) if lenient => {
             Error::new(Kind::SyntaxError, format!("{} of migration {version} does not parse", direction.label()))
                 .detail(syntax_message(&e))
@@ -328,6 +344,7 @@ fn migrate(
     require_admin(F)?;
     refuse_nested(F)?;
     lock::acquire(F)?;
+    client::settle_interrupted()?;
     if !dry_run {
         crate::history::check_drift_before_migrate()?;
     }
@@ -377,7 +394,14 @@ fn migrate(
             }
         }
     }
-    if let Some((m, e)) = unparsable {
+    if let Some((m, Stop::NeedsClient(why))) = &unparsable {
+        let message = format!("applied by the confiture client (confiture migrate up): {why}");
+        pgrx::notice!("migration {} must be applied outside a transaction; the run stops before it", m.version);
+        reports.push(report(m, State::Pending, Duration::ZERO, None, Some(message)));
+        hook_run::record(&hook_runs)?;
+        return Ok(rows(reports));
+    }
+    if let Some((m, Stop::Syntax(e))) = unparsable {
         let message = syntax_message(&e);
         if atomic {
             return Err(migration_failed(m, &e.sqlstate, &message, "its up SQL does not parse", &reports, true)
@@ -400,7 +424,15 @@ fn migrate(
 /// cannot run in a transaction refuses the whole run before anything
 /// changes; a script that does not parse ends the list (returned apart,
 /// since the run stops there).
-pub type Scripts<'a> = (Vec<(&'a Migration, Script<'a>)>, Option<(&'a Migration, SyntaxError)>);
+pub type Scripts<'a> = (Vec<(&'a Migration, Script<'a>)>, Option<(&'a Migration, Stop)>);
+
+/// Why a run stops before a migration.
+pub enum Stop {
+    /// Its up SQL does not parse.
+    Syntax(SyntaxError),
+    /// It must run outside a transaction: the client applies it (why).
+    NeedsClient(String),
+}
 
 pub fn scripts_to_apply<'a>(ledger: &'a [Migration], target: Option<&str>, function: &str) -> Result<Scripts<'a>> {
     let entries: Vec<_> = ledger.iter().map(Migration::entry).collect();
@@ -417,8 +449,12 @@ pub fn scripts_to_apply<'a>(ledger: &'a [Migration], target: Option<&str>, funct
     for &i in &planned {
         let m = &ledger[i];
         match prepare(&m.version, &m.up_sql, Direction::Up)? {
+            Ok(script) if !script.transactional => {
+                let why = script.client_reason.unwrap_or_default();
+                return Ok((scripts, Some((m, Stop::NeedsClient(why)))));
+            }
             Ok(script) => scripts.push((m, Script { runner: runner(m), ..script })),
-            Err(e) => return Ok((scripts, Some((m, e)))),
+            Err(e) => return Ok((scripts, Some((m, Stop::Syntax(e))))),
         }
     }
     Ok((scripts, None))

@@ -28,6 +28,11 @@ pub struct Script<'a> {
     pub statements: Vec<Statement>,
     /// Whose privileges and search_path its statements run with.
     pub runner: crate::security::Runner,
+    /// False: it holds statements that cannot run in a transaction block
+    /// (or says `-- confiture:no-transaction`), so the client applies it.
+    pub transactional: bool,
+    /// Why it is applied by the client.
+    pub client_reason: Option<String>,
 }
 
 /// How a script's run ended.

@@ -18,7 +18,9 @@ fn sqlstate(e: &postgres::Error) -> String {
 fn long_lint_is_cancelled_by_statement_timeout() {
     let mut c = fresh_db("e2e_sec_cancel");
     c.batch_execute("SET statement_timeout = '1s'").unwrap();
-    for n in [100_000, 2_000_000] {
+    // (500k: the cancel lands in the conversion loop; the server's own parser
+    // is not interruptible, about 2 s per million statements)
+    for n in [100_000, 500_000] {
         let t = Instant::now();
         let r = c.query_one(
             "SELECT count(*) FROM confiture.lint(repeat('ALTER TABLE t ADD COLUMN c int;', $1))",
@@ -32,8 +34,8 @@ fn long_lint_is_cancelled_by_statement_timeout() {
                 assert!(took < Duration::from_secs(2), "{n} statements: cancelled only after {took:?}");
             }
         }
-        if n == 2_000_000 {
-            assert!(took >= Duration::from_millis(900), "2M statements should need the cancel ({took:?})");
+        if n == 500_000 {
+            assert!(took >= Duration::from_millis(900), "500k statements should need the cancel ({took:?})");
         }
     }
 }

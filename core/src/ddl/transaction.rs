@@ -13,14 +13,31 @@ use super::{DatabaseAction, Statement, StatementKind, SubscriptionAction};
 pub struct Restriction {
     pub reason: String,
     pub hint: String,
+    /// The confiture client can run it (at top level, in autocommit);
+    /// false for what no migration may contain (transaction control, COPY
+    /// from the client).
+    pub client_runs: bool,
 }
 
 fn restriction(reason: impl Into<String>, hint: impl Into<String>) -> Option<Restriction> {
-    Some(Restriction { reason: reason.into(), hint: hint.into() })
+    Some(Restriction { reason: reason.into(), hint: hint.into(), client_runs: true })
 }
 
-const OUTSIDE: &str = "Run it outside confiture.migrate (for example with psql in autocommit mode) \
-                       before or after the migration, and keep the migration transactional.";
+fn refused(reason: impl Into<String>, hint: impl Into<String>) -> Option<Restriction> {
+    Some(Restriction { reason: reason.into(), hint: hint.into(), client_runs: false })
+}
+
+/// The marker that makes a whole migration run through the client, one
+/// statement at a time in autocommit: `-- confiture:no-transaction` on its
+/// first line.
+pub const NO_TRANSACTION_MARKER: &str = "-- confiture:no-transaction";
+
+pub fn has_no_transaction_marker(sql: &str) -> bool {
+    sql.trim_start().lines().next().is_some_and(|l| l.trim_end() == NO_TRANSACTION_MARKER)
+}
+
+const OUTSIDE: &str = "Apply the migration with the confiture client (confiture migrate up), which runs such \
+                       statements one at a time outside a transaction; write them re-runnable (IF NOT EXISTS).";
 
 /// The restriction on `stmt`, or `None` when it may run in a migration.
 pub fn restriction_of(stmt: &Statement) -> Option<Restriction> {
@@ -58,11 +75,11 @@ pub fn restriction_of(stmt: &Statement) -> Option<Restriction> {
         Subscription { action } if *action != SubscriptionAction::Other => {
             restriction(format!("{} cannot run inside a transaction block", stmt.tag), OUTSIDE)
         }
-        Transaction(_) => restriction(
+        Transaction(_) => refused(
             format!("{} would end or split the migration's transaction", stmt.tag),
             "Remove transaction control from the migration: each migration already runs atomically in its own subtransaction.",
         ),
-        Copy { client_side: true } => restriction(
+        Copy { client_side: true } => refused(
             "COPY FROM STDIN / TO STDOUT needs a client connection, which a migration does not have",
             "Use COPY with a server-side file, or INSERT ... SELECT.",
         ),
