@@ -8,7 +8,7 @@ PGRX_VERSION=0.18.1
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 missing=()
-for pkg in postgresql-server-dev-15 libclang-dev clang sudo; do
+for pkg in postgresql-server-dev-15 libclang-dev clang sudo libssl-dev pkg-config tmux; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then

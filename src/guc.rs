@@ -31,6 +31,9 @@ pub static DRIFT_MODE: GucSetting<DriftMode> = GucSetting::<DriftMode>::new(Drif
 pub static ANON_SALT: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 pub static DDL_LOG: GucSetting<bool> = GucSetting::<bool>::new(true);
 pub static SNAPSHOTS: GucSetting<bool> = GucSetting::<bool>::new(true);
+/// Report each migration of a `migrate` run as a NOTICE as it ends (the
+/// confiture client shows them as progress).
+pub static PROGRESS: GucSetting<bool> = GucSetting::<bool>::new(false);
 /// How long ledger changes wait for another session's run when
 /// `lock_timeout` is 0 (milliseconds; 0 waits forever).
 pub static LOCK_WAIT_TIMEOUT: GucSetting<i32> = GucSetting::<i32>::new(60_000);
@@ -78,6 +81,14 @@ pub fn init() {
         i32::MAX,
         GucContext::Userset,
         GucFlags::UNIT_MS,
+    );
+    GucRegistry::define_bool_guc(
+        c"confiture.progress",
+        c"Report each migration of a migrate run as a NOTICE when it ends.",
+        c"The confiture client turns it on to show progress; the NOTICE reads: confiture progress: <n>/<total> <version> <state> <milliseconds>.",
+        &PROGRESS,
+        GucContext::Userset,
+        GucFlags::default(),
     );
     GucRegistry::define_bool_guc(
         c"confiture.snapshots",

@@ -358,9 +358,19 @@ fn migrate(
     let info = run_info(false)?;
     let mut hook_runs: Vec<HookRun> = Vec::new();
     let mut reports = Vec::with_capacity(scripts.len() + 1);
-    for (m, script) in &scripts {
+    let total = scripts.len();
+    let progress = |n: usize, m: &Migration, state: &str, d: Duration| {
+        if crate::guc::PROGRESS.get() {
+            pgrx::notice!("confiture progress: {n}/{total} {} {state} {}", m.version, d.as_millis());
+        }
+    };
+    for (n, (m, script)) in scripts.iter().enumerate() {
         let mut hooks = MigrationHooks::new(hook_set.for_migration(&m.version, &m.name), &m.version, &m.name, &info);
         let outcome = script.run_atomically(&mut hooks, None);
+        match &outcome {
+            Outcome::Done { duration } => progress(n + 1, m, "applied", *duration),
+            Outcome::Failed { duration, .. } => progress(n + 1, m, "failed", *duration),
+        }
         let hooks_duration = hooks.total;
         hook_runs.append(&mut hooks.runs);
         match outcome {
