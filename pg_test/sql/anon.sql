@@ -98,7 +98,7 @@ SELECT confiture.add_rule('bad', 'customers', 'email', 'hash');
 SELECT confiture.add_rule('bad', 'customers', 'name', 'regex_redact', '{"pattern": "never matches"}');
 SELECT confiture.add_rule('bad', 'customers', 'tenant_id', 'number_range', '{"min": 1, "max": 9}');
 SELECT "check", table_name, column_name, status, detail FROM confiture.verify_profile('bad')
- WHERE status <> 'ok' ORDER BY 1, 2, 3;
+ WHERE status <> 'ok' ORDER BY 1, 2, 3, 5;
 
 -- In place: foreign keys keep matching, tenant_id untouched, unique keys unique.
 SELECT confiture.anonymize('bad');

@@ -334,7 +334,8 @@ pub fn inconsistent_foreign_keys(profile: &str) -> Result<Vec<String>> {
                                                  AND pr.strategy <> 'preserve'
               WHERE k.contype = 'f' AND (cr.strategy IS NOT NULL OR pr.strategy IS NOT NULL)
                 AND (cr.strategy IS DISTINCT FROM pr.strategy OR cr.options IS DISTINCT FROM pr.options
-                     OR cr.condition IS NOT NULL OR pr.condition IS NOT NULL)",
+                     OR cr.condition IS NOT NULL OR pr.condition IS NOT NULL)
+              ORDER BY 1",
             None,
             &[profile.into()],
         )?
