@@ -9,7 +9,7 @@ setup:
 	@scripts/setup.sh
 
 build: setup
-	cargo build --release -p confiture
+	cargo build --release -p confiture -p confiture-cli
 
 install: setup
 	@scripts/install.sh
@@ -19,7 +19,7 @@ test: setup
 
 # single layers, for development
 test-core:
-	cargo test -p confiture-core
+	cargo test -p confiture-core -p confiture-cli
 test-pgrx: setup
 	@scripts/test.sh pgrx
 test-regress: setup

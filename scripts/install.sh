@@ -10,3 +10,9 @@ if [ -z "${CONFITURE_LOCK_HELD:-}" ]; then
 fi
 cargo pgrx install -p confiture --release --pg-config "${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" 2>&1 \
     | grep -Ev '^\s+(Compiling|Checking)' | tail -4
+
+# the client, on the PATH (the tests use their own debug build)
+[ -n "${CONFITURE_EXTENSION_ONLY:-}" ] && exit 0
+cargo build -q --release -p confiture-cli
+install -m 0755 target/release/confiture /usr/local/bin/confiture
+echo "installed /usr/local/bin/confiture"

@@ -25,8 +25,8 @@ count_cargo() {
 }
 
 layer_core() {
-    echo "== core: cargo test -p confiture-core"
-    cargo test -p confiture-core 2>&1 | tee "$RUN/core.log" | grep -E "^test result|FAILED|panicked" || true
+    echo "== core: cargo test -p confiture-core -p confiture-cli (pure logic, and the client offline)"
+    cargo test -p confiture-core -p confiture-cli 2>&1 | tee "$RUN/core.log" | grep -E "^test result|FAILED|panicked" || true
     count_cargo "$RUN/core.log"
     grep -q "test result: FAILED\|error\[" "$RUN/core.log" && return 1 || return 0
 }
@@ -57,7 +57,7 @@ install_release() {
     hold_install_lock
     [ -n "${INSTALLED:-}" ] && return 0
     echo "== install release build"
-    CONFITURE_LOCK_HELD=1 scripts/install.sh || return 1
+    CONFITURE_LOCK_HELD=1 CONFITURE_EXTENSION_ONLY=1 scripts/install.sh || return 1
     INSTALLED=1
 }
 
@@ -88,6 +88,9 @@ layer_regress() {
 layer_e2e() {
     install_release || { FAILED=$((FAILED + 1)); return 1; }
     echo "== e2e: cargo test -p confiture-e2e (real cluster, several connections)"
+    # the client's tests run the built binary
+    cargo build -q -p confiture-cli || { FAILED=$((FAILED + 1)); return 1; }
+    export CONFITURE_BIN="$ROOT/target/debug/confiture"
     cluster_start "$RUN/e2e-cluster" || { FAILED=$((FAILED + 1)); return 1; }
     CONFITURE_PGHOST="$PGHOST" CONFITURE_PGPORT="$PGPORT" CONFITURE_CORPUS="$ROOT/../shared/corpus" \
         cargo test -p confiture-e2e --no-fail-fast -- --test-threads=1 2>&1 | tee "$RUN/e2e.log" | grep -E "^test |^test result|panicked"

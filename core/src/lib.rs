@@ -11,6 +11,7 @@ pub mod estimate;
 pub mod hooks;
 pub mod lint;
 pub mod plan;
+pub mod psql;
 pub mod risk;
 pub mod source;
 pub mod sql;

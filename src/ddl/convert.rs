@@ -410,18 +410,7 @@ unsafe fn alter_table_cmd(c: &pg_sys::AlterTableCmd) -> AlterTableCmd {
     }
 }
 
-/// Functions whose result differs per row: as a column default they force
-/// a table rewrite.
-const VOLATILE: &[&str] = &[
-    "random", "clock_timestamp", "timeofday", "gen_random_uuid", "uuid_generate_v1", "uuid_generate_v1mc",
-    "uuid_generate_v4", "nextval", "txid_current", "statement_timestamp", "setseed", "random_normal",
-];
-/// Stable or immutable built-ins commonly used as defaults: evaluated once.
-const NOT_VOLATILE: &[&str] = &[
-    "now", "transaction_timestamp", "current_timestamp", "current_date", "localtimestamp", "lower", "upper",
-    "jsonb_build_object", "json_build_object", "to_jsonb", "array", "coalesce", "make_interval", "timezone",
-    "current_setting", "length", "concat", "md5", "abs", "greatest", "least",
-];
+use confiture_core::ddl::functions::{NOT_VOLATILE, VOLATILE};
 
 unsafe fn default_expr(expr: *mut pg_sys::Node) -> DefaultExpr {
     // `DEFAULT 1+1+...+1` nests one node per operand: a deep tree must end in

@@ -259,6 +259,17 @@ pub fn record_baselined(version: &str) -> Result<()> {
     log(version, "baseline", None, None, None)
 }
 
+/// Who approved applying it, and why.
+pub fn record_approval(version: &str, os_user: &str, note: Option<&str>) -> Result<()> {
+    run(
+        "UPDATE confiture.migrations
+            SET approved_by = $2, approved_role = $3, approval_note = $4, approved_at = pg_catalog.now()
+          WHERE version OPERATOR(pg_catalog.=) $1",
+        &[version.into(), os_user.into(), invoker().into(), note.into()],
+    )?;
+    log(version, "approve", None, None, Some(&format!("approved by {os_user}{}", note.map(|n| format!(": {n}")).unwrap_or_default())))
+}
+
 /// Mark a migration as trusted (it runs as whoever calls migrate) or not.
 pub fn record_trusted(version: &str, trusted: bool) -> Result<()> {
     run(

@@ -657,6 +657,29 @@ fn trust_migration(version: Option<String>, trusted: default!(Option<bool>, "tru
     Ok(trusted)
 }
 
+/// Record who approved applying a migration (the wizard calls it before
+/// applying): the operating-system user the client runs as, the database
+/// role (the caller), and an optional note. Kept in the ledger and its log.
+#[pg_extern]
+fn record_approval(
+    version: Option<String>,
+    os_user: Option<String>,
+    note: default!(Option<String>, "NULL"),
+) -> Result<bool> {
+    let _entered = crate::security::enter();
+    const F: &str = "confiture.record_approval";
+    let version = require(version, F, "version")?;
+    let os_user = require(os_user, F, "os_user")?;
+    require_admin(F)?;
+    refuse_nested(F)?;
+    lock::acquire(F)?;
+    if ledger::find(&version)?.is_none() {
+        return Err(plan_error(PlanError::UnknownVersion(version), F).into());
+    }
+    ledger::record_approval(&version, &os_user, note.as_deref())?;
+    Ok(true)
+}
+
 /// The version of the migration this session is applying or rolling back
 /// right now (for triggers and hooks), or NULL.
 #[pg_extern(volatile, parallel_unsafe)]

@@ -70,3 +70,20 @@ pub fn register_corpus(client: &mut Client, project: &str) -> usize {
     tx.commit().unwrap();
     migrations.len()
 }
+
+/// The built `confiture` binary: `CONFITURE_BIN`, else the newer of
+/// target/release/confiture and target/debug/confiture.
+pub fn confiture_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("CONFITURE_BIN") {
+        return PathBuf::from(p);
+    }
+    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| workspace.join("target"));
+    ["release", "debug"]
+        .iter()
+        .map(|profile| target.join(profile).join("confiture"))
+        .filter_map(|p| std::fs::metadata(&p).and_then(|m| m.modified()).ok().map(|t| (t, p)))
+        .max()
+        .map(|(_, p)| p)
+        .unwrap_or_else(|| panic!("no confiture binary under {}: run `cargo build -p confiture-cli` or set CONFITURE_BIN", target.display()))
+}

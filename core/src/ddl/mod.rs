@@ -7,6 +7,7 @@
 //! that no rule cares about are kept as [`StatementKind::Other`] with their
 //! command tag, so nothing is ever dropped on the floor.
 
+pub mod functions;
 pub mod table;
 pub mod transaction;
 

@@ -127,9 +127,14 @@ pub struct Config {
 
 impl Config {
     fn severity(&self, rule: &Rule) -> Severity {
-        self.severities.iter().find(|(r, _)| r == rule.id).map(|(_, s)| *s).unwrap_or(rule.severity)
+        self.severity_of(rule.id, rule.severity)
     }
-    fn exempt(&self, rule: &str, object: &str) -> bool {
+    /// The severity configured for rule `id`, else its default.
+    pub fn severity_of(&self, id: &str, default: Severity) -> Severity {
+        self.severities.iter().find(|(r, _)| r == id).map(|(_, s)| *s).unwrap_or(default)
+    }
+    /// Is `object` exempt from `rule` (or from every rule)?
+    pub fn exempt(&self, rule: &str, object: &str) -> bool {
         self.exemptions
             .iter()
             .any(|(r, p)| (r == rule || r == "*") && crate::hooks::like(p, object))
