@@ -119,6 +119,17 @@ SELECT confiture.register('40', 'newer syntax', 'SELECT * FROM (SELECT 1);');
 SELECT confiture.register('40', 'newer syntax', 'SELECT * FROM (SELECT 1);', allow_syntax_errors => true);
 SELECT version, state, message FROM confiture.migrate();
 
+-- psql scripts: meta-commands are skipped (lines keep their numbers) and a
+-- BEGIN/COMMIT around the whole script is the migration's own transaction.
+SET client_min_messages = notice;
+SELECT confiture.register('39', 'psql script', E'\\set ON_ERROR_STOP 1\nBEGIN;\nCREATE TABLE from_psql (id bigint PRIMARY KEY);\nCOMMIT;\n');
+SET client_min_messages = warning;
+SELECT version, state FROM confiture.migrate(target => '39');
+SELECT to_regclass('from_psql') IS NOT NULL AS created;
+-- ... and a psql variable nothing sets is refused, with where it is.
+SELECT confiture.register('38', 'psql variable', E'\\set ON_ERROR_STOP 1\nALTER TABLE :tbl ADD COLUMN c int;');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+
 -- Bad input: a clear error with a SQLSTATE.
 SELECT confiture.register(NULL, 'x', 'SELECT 1');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE

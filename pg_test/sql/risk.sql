@@ -75,6 +75,13 @@ SELECT * FROM confiture.assess(NULL);
 SELECT * FROM confiture.assess_migration('nope');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 
+-- SQL this server cannot parse is assessed as dangerous, with the reason,
+-- instead of an ERROR that would abort the caller's transaction.
+BEGIN;
+SELECT statement, line, tier, reasons FROM confiture.assess(E'SELECT 1;\nSELECT * FROM (SELECT 1);');
+SELECT 'the transaction goes on' AS still;
+COMMIT;
+
 DROP EXTENSION confiture;
 DROP FUNCTION rewrites(text);
 DROP TABLE risk_t, risk_r;

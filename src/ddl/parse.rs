@@ -117,6 +117,27 @@ pub fn parse_with<T>(
     }
 }
 
+/// A script as the server runs and lints it: psql meta-commands blanked
+/// (lines and offsets unchanged), and a `BEGIN; ... COMMIT;` around the
+/// whole script dropped (the migration is already one transaction).
+pub struct PsqlScript {
+    pub text: String,
+    /// `:name` references nothing here can set (offsets in the text).
+    pub unresolved: Vec<confiture_core::psql::VariableRef>,
+    /// A BEGIN/COMMIT wrapper was dropped.
+    pub dropped_wrapper: bool,
+}
+
+pub fn psql_script(sql: &str) -> PsqlScript {
+    // plain SQL (the common case) is left as it is
+    if !sql.contains('\\') && !sql.contains(':') && !sql.to_ascii_lowercase().contains("begin") && !sql.to_ascii_lowercase().contains("start") {
+        return PsqlScript { text: sql.to_owned(), unresolved: Vec::new(), dropped_wrapper: false };
+    }
+    let mut script = confiture_core::psql::preprocess(sql, &Default::default());
+    let dropped_wrapper = script.blank_transaction_wrapper();
+    PsqlScript { text: script.text.clone(), unresolved: script.unresolved.clone(), dropped_wrapper }
+}
+
 /// Parse `sql` into the DDL model.
 pub fn parse(sql: &str) -> Result<Vec<Statement>, SyntaxError> {
     parse_with(sql, |node, span| unsafe { convert::statement(node, span) })

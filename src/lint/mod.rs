@@ -37,7 +37,24 @@ pub fn load_config() -> Result<Config> {
 /// Lint a script: its findings, or one `syntax-error` finding where the
 /// server's parser stops.
 pub fn lint_text(sql: &str, config: &Config) -> Vec<Finding> {
-    match parse::parse(sql) {
+    // psql scripts: meta-commands and a BEGIN/COMMIT wrapper are not SQL
+    let script = parse::psql_script(sql);
+    let mut out = Vec::new();
+    if let Some(first) = script.unresolved.first() {
+        let (line, column) = confiture_core::source::line_col(sql, first.offset);
+        let names: Vec<&str> = script.unresolved.iter().map(|v| v.name.as_str()).collect();
+        out.push(Finding {
+            rule: "psql-variable",
+            severity: Severity::Error,
+            object: String::new(),
+            line,
+            column,
+            message: format!("psql variable(s) that nothing sets here: {}", names.join(", ")),
+            suggestion: "Set them with \\set in the script, or lint with confiture lint -v name=value.",
+        });
+    }
+    let sql = script.text.as_str();
+    out.extend(match parse::parse(sql) {
         Ok(statements) => lint::lint_with_progress(sql, &statements, config, &mut Context::default(), &mut || {
             pgrx::check_for_interrupts!()
         }),
@@ -50,7 +67,8 @@ pub fn lint_text(sql: &str, config: &Config) -> Vec<Finding> {
             message: e.message,
             suggestion: "Fix the SQL; this server's parser (PostgreSQL 15) rejects it.",
         }],
-    }
+    });
+    out
 }
 
 /// Lint SQL text with the migration rules: one row per finding.

@@ -104,7 +104,7 @@ fn migration_statements(
         }
     };
     let mut rows = Vec::with_capacity(script.statements.len());
-    let mut locator = source::Locator::new(script.sql);
+    let mut locator = source::Locator::new(&script.sql);
     for (i, stmt) in script.statements.iter().enumerate() {
         pgrx::check_for_interrupts!();
         let invalid = match &stmt.kind {
@@ -117,7 +117,7 @@ fn migration_statements(
         rows.push((
             i as i32 + 1,
             locator.line_col(stmt.span.start).0 as i32,
-            stmt.span.text(script.sql).to_owned(),
+            stmt.span.text(&script.sql).to_owned(),
             restriction_of(stmt).is_none(),
             invalid,
         ));

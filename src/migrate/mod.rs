@@ -91,17 +91,30 @@ fn prepare<'a>(
     sql: &'a str,
     direction: Direction,
 ) -> Result<std::result::Result<Script<'a>, SyntaxError>> {
-    let statements = match parse::parse(sql) {
+    // a psql script runs without its meta-commands (and without a
+    // BEGIN/COMMIT around everything: the migration is one transaction)
+    let psql = parse::psql_script(sql);
+    if let Some(v) = psql.unresolved.first() {
+        let (line, column) = source::line_col(sql, v.offset);
+        let names: Vec<&str> = psql.unresolved.iter().map(|v| v.name.as_str()).collect();
+        return Err(Error::new(Kind::InvalidArgument, format!("the {} of migration {version} uses psql variables", direction.label()))
+            .detail(format!("{} (first at line {line}, column {column}); nothing sets them when confiture runs it.", names.join(", ")))
+            .hint("Replace them with their values (confiture lint -v name=value shows the result), or \\set them in the script.")
+            .into());
+    }
+    let dropped_wrapper = psql.dropped_wrapper;
+    let sql: std::borrow::Cow<'a, str> = if psql.text == sql { std::borrow::Cow::Borrowed(sql) } else { std::borrow::Cow::Owned(psql.text) };
+    let statements = match parse::parse(&sql) {
         Ok(s) => s,
         Err(e) => return Ok(Err(e)),
     };
     // Statements the client can run outside a transaction make the whole
     // migration a client-run one; what no migration may hold is refused.
-    let mut client_reason = has_no_transaction_marker(sql).then(|| format!("it starts with {NO_TRANSACTION_MARKER}"));
+    let mut client_reason = has_no_transaction_marker(&sql).then(|| format!("it starts with {NO_TRANSACTION_MARKER}"));
     for (i, stmt) in statements.iter().enumerate() {
         if let Some(r) = restriction_of(stmt) {
-            let (line, _) = source::line_col(sql, stmt.span.start);
-            let detail = format!("Statement {} of its {} (line {line}): {}", i + 1, direction.label(), excerpt(stmt.span.text(sql)));
+            let (line, _) = source::line_col(&sql, stmt.span.start);
+            let detail = format!("Statement {} of its {} (line {line}): {}", i + 1, direction.label(), excerpt(stmt.span.text(&sql)));
             if r.client_runs && matches!(direction, Direction::Up) {
                 client_reason.get_or_insert(format!("{} (statement {}, line {line})", r.reason, i + 1));
                 continue;
@@ -120,7 +133,7 @@ fn prepare<'a>(
         }
     }
     let transactional = client_reason.is_none();
-    let script = Script { version, sql, statements, runner: Default::default(), transactional, client_reason };
+    let script = Script { version, sql, statements, runner: Default::default(), transactional, client_reason, dropped_wrapper };
     Ok(Ok(script))
 }
 
@@ -285,6 +298,9 @@ fn check_script(version: &str, sql: &str, direction: Direction, lenient: bool) -
     match prepare(version, sql, direction)? {
         Ok(script) if script.statements.is_empty() => Err(empty_script(version, direction)),
         Ok(script) => {
+            if script.dropped_wrapper {
+                pgrx::notice!("the BEGIN/COMMIT around the {} of migration {version} is dropped: each migration already runs in one transaction", direction.label());
+            }
             if let Some(why) = &script.client_reason {
                 pgrx::notice!("migration {version} will be applied by the confiture client, one statement at a time outside a transaction: {why}");
             }

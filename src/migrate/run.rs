@@ -24,7 +24,9 @@ pub trait Observer {
 /// A migration script parsed and ready to run.
 pub struct Script<'a> {
     pub version: &'a str,
-    pub sql: &'a str,
+    /// The SQL as it runs: the registered text, or that text with psql
+    /// meta-commands and a BEGIN/COMMIT wrapper blanked (same lines).
+    pub sql: std::borrow::Cow<'a, str>,
     pub statements: Vec<Statement>,
     /// Whose privileges and search_path its statements run with.
     pub runner: crate::security::Runner,
@@ -33,6 +35,8 @@ pub struct Script<'a> {
     pub transactional: bool,
     /// Why it is applied by the client.
     pub client_reason: Option<String>,
+    /// A BEGIN/COMMIT around the whole script was dropped.
+    pub dropped_wrapper: bool,
 }
 
 /// How a script's run ended.
@@ -50,7 +54,7 @@ pub enum Outcome {
 impl Script<'_> {
     /// The statement texts, in order.
     pub fn texts(&self) -> impl Iterator<Item = &str> {
-        self.statements.iter().map(|s| s.span.text(self.sql))
+        self.statements.iter().map(|s| s.span.text(&self.sql))
     }
 
     /// Where statement `i` (0-based) starts.
@@ -58,7 +62,7 @@ impl Script<'_> {
         let line = self
             .statements
             .get(i)
-            .map(|s| source::line_col(self.sql, s.span.start).0 as i32);
+            .map(|s| source::line_col(&self.sql, s.span.start).0 as i32);
         FailedAt { statement: Some(i as i32 + 1), line }
     }
 
@@ -76,7 +80,7 @@ impl Script<'_> {
         for (i, (stmt, text)) in self.statements.iter().zip(self.texts()).enumerate() {
             failed.set(i);
             pgrx::check_for_interrupts!();
-            let leading = source::leading_comments(self.sql, prev_end, stmt.span.start);
+            let leading = source::leading_comments(&self.sql, prev_end, stmt.span.start);
             prev_end = stmt.span.end;
             context::set_statement_with_comments(Some(text), Some(leading));
             let mut run = || {

@@ -23,11 +23,25 @@ struct Row {
 }
 
 fn rows_of(sql: &str, what: &str) -> Result<Vec<Row>> {
-    let statements = parse::parse(sql).map_err(|e| {
-        Error::new(Kind::SyntaxError, format!("{what} does not parse: {}", e.message))
-            .detail(if e.location().is_empty() { "No position reported.".into() } else { format!("At {}.", e.location()) })
-            .hint("Only SQL this server can parse can be assessed.")
-    })?;
+    let script = parse::psql_script(sql);
+    let sql = script.text.as_str();
+    // SQL this server cannot parse is a finding, as in lint: the caller's
+    // transaction goes on
+    let statements = match parse::parse(sql) {
+        Ok(s) => s,
+        Err(e) => {
+            let at = if e.location().is_empty() { String::new() } else { format!(" at {}", e.location()) };
+            return Ok(vec![Row {
+                statement: 0,
+                line: e.line.map(|l| l as i32),
+                sql: None,
+                a: None,
+                tier: risk::Tier::Dangerous,
+                reasons: vec![format!("{what} does not parse on this server: {}{at} [{}]", e.message, e.sqlstate)],
+                estimate_ms: None,
+            }]);
+        }
+    };
     let mut ctx = Context::default();
     let mut rows = Vec::with_capacity(statements.len() + 1);
     let mut assessments = Vec::with_capacity(statements.len());

@@ -199,6 +199,7 @@ fn tier_text(t: Tier, color: bool) -> String {
 }
 
 fn duration_text(ms: f64) -> String {
+    let ms = ms.max(0.0);
     if ms < 1000.0 {
         format!("{ms:.0} ms")
     } else if ms < 120_000.0 {
