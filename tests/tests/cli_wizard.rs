@@ -90,10 +90,15 @@ fn a_person_applies_dry_runs_and_refuses_in_the_wizard() {
     t.wait_for("[a]pply", 3);
     assert!(dry.contains("locks:") && dry.contains("w_orders: ShareLock"), "the dry run's locks:\n{dry}");
     t.keys(&["a"]);
+    t.wait_for("applied 2 in", 1);
+    t.wait_for("[a]pply", 4);
+    t.keys(&["a"]);
     t.wait_for("type its version", 1);
     t.keys(&["2", "Enter"]);
     t.wait_for("not applied: the version typed does not match", 1);
     t.wait_for("[a]pply", 5);
+    let refused_screen = t.screen();
+    assert!(refused_screen.contains("why dangerous"), "the reasons of the tier:\n{refused_screen}");
     t.keys(&["q"]);
     let end = t.wait_for("WIZARD-EXIT=", 1);
     assert!(end.contains("summary: 2 applied, 0 skipped, 0 failed, 1 not reviewed"), "{end}");
