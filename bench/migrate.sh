@@ -16,11 +16,8 @@ python3 bench/register_corpus.py "$CORPUS/lemmy" "$N" > "$DIR/register.sql"
 
 psql_times=() conf_times=() reg_times=()
 for rep in $(seq "$REPS"); do
-    psql -X -q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS b_psql" -c "CREATE DATABASE b_psql"
     t0=$(now)
-    for f in $files; do
-        psql -X -q -1 -v ON_ERROR_STOP=1 -d b_psql -f "$f/up.sql" >/dev/null 2>&1
-    done
+    psql_per_file "$files" b_psql
     t1=$(now)
     psql_times+=("$(calc "$t1 - $t0")")
 

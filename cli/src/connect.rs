@@ -86,35 +86,24 @@ fn parse(spec: &str) -> Result<(Config, String), CliError> {
     // take it out and apply it here
     let mut sslmode = env("PGSSLMODE").unwrap_or_else(|| "prefer".into());
     let mut cleaned = String::new();
+    // every part but sslmode=..., which is noted
+    let mut keep = |kv: &str| match kv.split_once('=') {
+        Some(("sslmode", v)) => {
+            sslmode = v.to_owned();
+            false
+        }
+        _ => true,
+    };
     if spec.contains("://") {
         let (base, query) = spec.split_once('?').unwrap_or((spec, ""));
-        let kept: Vec<&str> = query
-            .split('&')
-            .filter(|kv| !kv.is_empty())
-            .filter(|kv| match kv.split_once('=') {
-                Some(("sslmode", v)) => {
-                    sslmode = v.to_owned();
-                    false
-                }
-                _ => true,
-            })
-            .collect();
+        let kept: Vec<&str> = query.split('&').filter(|kv| !kv.is_empty()).filter(|kv| keep(kv)).collect();
         cleaned.push_str(base);
         if !kept.is_empty() {
             cleaned.push('?');
             cleaned.push_str(&kept.join("&"));
         }
     } else {
-        let kept: Vec<&str> = spec
-            .split_whitespace()
-            .filter(|kv| match kv.split_once('=') {
-                Some(("sslmode", v)) => {
-                    sslmode = v.to_owned();
-                    false
-                }
-                _ => true,
-            })
-            .collect();
+        let kept: Vec<&str> = spec.split_whitespace().filter(|kv| keep(kv)).collect();
         cleaned = kept.join(" ");
     }
     if !matches!(sslmode.as_str(), "disable" | "allow" | "prefer" | "require" | "verify-ca" | "verify-full") {

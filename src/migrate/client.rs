@@ -94,15 +94,7 @@ fn migration_statements(
             .hint("SELECT version FROM confiture.status() lists the registered versions.")
             .into());
     };
-    let script = match prepare(&m.version, &m.up_sql, Direction::Up)? {
-        Ok(s) => s,
-        Err(e) => {
-            return Err(Error::new(Kind::SyntaxError, format!("up SQL of migration {version} does not parse"))
-                .detail(super::syntax_message(&e))
-                .hint("Register it again with SQL that parses.")
-                .into())
-        }
-    };
+    let script = parsed_up(&m)?;
     let mut rows = Vec::with_capacity(script.statements.len());
     let mut locator = source::Locator::new(&script.sql);
     for (i, stmt) in script.statements.iter().enumerate() {
@@ -123,6 +115,17 @@ fn migration_statements(
         ));
     }
     Ok(TableIterator::new(rows))
+}
+
+/// A migration's up SQL, parsed; SQL that does not parse is an error here.
+fn parsed_up(m: &ledger::Migration) -> Result<super::run::Script<'_>> {
+    match prepare(&m.version, &m.up_sql, Direction::Up)? {
+        Ok(s) => Ok(s),
+        Err(e) => Err(Error::new(Kind::SyntaxError, format!("up SQL of migration {} does not parse", m.version))
+            .detail(super::syntax_message(&e))
+            .hint("Register it again with SQL that parses.")
+            .into()),
+    }
 }
 
 /// The index `name` on `table` (resolved under the migration's
@@ -168,15 +171,7 @@ fn begin_client_run(version: Option<String>) -> Result<i32> {
             .hint("Apply the migrations in order: confiture migrate up does.")
             .into());
     }
-    let script = match prepare(&m.version, &m.up_sql, Direction::Up)? {
-        Ok(s) => s,
-        Err(e) => {
-            return Err(Error::new(Kind::SyntaxError, format!("up SQL of migration {version} does not parse"))
-                .detail(super::syntax_message(&e))
-                .hint("Register it again with SQL that parses.")
-                .into())
-        }
-    };
+    let script = parsed_up(m)?;
     if script.transactional {
         return Err(Error::new(Kind::WrongState, format!("migration {version} runs in a transaction"))
             .detail("Only migrations with statements that cannot run in a transaction block are applied by the client.")
