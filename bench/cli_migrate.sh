@@ -14,6 +14,7 @@ bench_cluster cli_migrate
 files=$(ls -d "$CORPUS/lemmy"/*/ | sort | head -n "$N")
 psql_times=() cli_times=()
 for rep in $(seq "$REPS"); do
+    empty_db b_psql
     t0=$(now)
     psql_per_file "$files" b_psql
     t1=$(now)

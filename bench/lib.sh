@@ -20,10 +20,12 @@ median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1
 minimum() { printf '%s\n' "$@" | sort -g | head -1; }
 
 # Apply each folder's up.sql with `psql -1 -f`, one transaction per file,
-# into a fresh database $2: the baseline the migration benchmarks compare with.
-#   psql_per_file "<folders>" DB   (prints nothing; time it around the call)
+# into database $2: the baseline the migration benchmarks compare with.
+#   empty_db DB; psql_per_file "<folders>" DB   (time the second call)
+empty_db() {
+    psql -X -q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1"
+}
 psql_per_file() {
-    psql -X -q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $2" -c "CREATE DATABASE $2"
     for f in $1; do
         psql -X -q -1 -v ON_ERROR_STOP=1 -d "$2" -f "$f/up.sql" >/dev/null 2>&1
     done

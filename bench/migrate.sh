@@ -16,6 +16,7 @@ python3 bench/register_corpus.py "$CORPUS/lemmy" "$N" > "$DIR/register.sql"
 
 psql_times=() conf_times=() reg_times=()
 for rep in $(seq "$REPS"); do
+    empty_db b_psql
     t0=$(now)
     psql_per_file "$files" b_psql
     t1=$(now)
