@@ -40,6 +40,12 @@ CREATE TABLE confiture.migrations (
     -- while the client applies it (state 'running'): its session and start
     running_pid     integer,
     running_since   timestamptz,
+    -- who approved applying it (confiture migrate wizard): the operating
+    -- system user, the database role, a note
+    approved_by     text,
+    approved_role   name,
+    approval_note   text,
+    approved_at     timestamptz,
     applied_at      timestamptz,
     applied_by      name,
     duration        interval,
@@ -60,7 +66,7 @@ CREATE TABLE confiture.migration_log (
     at          timestamptz NOT NULL DEFAULT clock_timestamp(),
     version     text NOT NULL,
     action      text NOT NULL
-                CHECK (action IN ('register', 'replace', 'apply', 'fail', 'rollback', 'baseline', 'trust', 'start')),
+                CHECK (action IN ('register', 'replace', 'apply', 'fail', 'rollback', 'baseline', 'trust', 'start', 'approve')),
     by_role     name NOT NULL DEFAULT current_user,
     duration    interval,
     sqlstate    text,
