@@ -90,32 +90,32 @@ fn ten_kinds_of_migration_on_two_million_rows() {
     // 1, 2, 10: catalog-only changes under ACCESS EXCLUSIVE, no rewrite
     for v in ["01", "02", "10"] {
         let s = step(v, 0);
-        assert!(has_lock(s, "customers: AccessExclusiveLock"), "{v}: {:?}", s.locks);
+        assert!(has_lock(s, "public.customers: AccessExclusiveLock"), "{v}: {:?}", s.locks);
         assert!(s.rewritten.is_empty(), "{v} rewrote {:?}", s.rewritten);
     }
     // 3, 4: volatile default and type change rewrite the table and its indexes
     for v in ["03", "04"] {
         let s = step(v, 0);
-        assert!(s.rewritten.contains(&"customers".to_string()), "{v}: {:?}", s.rewritten);
-        assert!(s.rewritten.contains(&"customers_pkey".to_string()), "{v}: {:?}", s.rewritten);
-        assert!(has_lock(s, "customers: AccessExclusiveLock"));
+        assert!(s.rewritten.contains(&"public.customers".to_string()), "{v}: {:?}", s.rewritten);
+        assert!(s.rewritten.contains(&"public.customers_pkey".to_string()), "{v}: {:?}", s.rewritten);
+        assert!(has_lock(s, "public.customers: AccessExclusiveLock"));
     }
     // 5: a plain index build blocks writes (SHARE), not reads
     let s = step("05", 0);
     assert_eq!(s.created, vec!["customers_email_idx".to_string()]);
-    assert!(has_lock(s, "customers: ShareLock"), "{:?}", s.locks);
-    assert!(!has_lock(s, "customers: AccessExclusiveLock"));
+    assert!(has_lock(s, "public.customers: ShareLock"), "{:?}", s.locks);
+    assert!(!has_lock(s, "public.customers: AccessExclusiveLock"));
     // 7: NOT VALID takes SHARE ROW EXCLUSIVE on both tables, VALIDATE only SHARE UPDATE EXCLUSIVE
     let add = step("07", 0);
-    assert!(has_lock(add, "customers: ShareRowExclusiveLock") && has_lock(add, "tenants: ShareRowExclusiveLock"), "{:?}", add.locks);
+    assert!(has_lock(add, "public.customers: ShareRowExclusiveLock") && has_lock(add, "public.tenants: ShareRowExclusiveLock"), "{:?}", add.locks);
     assert!(add.constraints.as_deref().unwrap_or("").contains("validated_later"), "{:?}", add.constraints);
     let validate = step("07", 1);
     assert!(validate.statement.starts_with("ALTER TABLE customers VALIDATE"));
-    assert!(has_lock(validate, "customers: ShareUpdateExclusiveLock"), "{:?}", validate.locks);
-    assert!(!has_lock(validate, "customers: AccessExclusiveLock"));
+    assert!(has_lock(validate, "public.customers: ShareUpdateExclusiveLock"), "{:?}", validate.locks);
+    assert!(!has_lock(validate, "public.customers: AccessExclusiveLock"));
     // 8: SET NOT NULL scans under ACCESS EXCLUSIVE without rewriting
     let s = step("08", 0);
-    assert!(has_lock(s, "customers: AccessExclusiveLock") && s.rewritten.is_empty());
+    assert!(has_lock(s, "public.customers: AccessExclusiveLock") && s.rewritten.is_empty());
     // 9: the backfill updates every row
     assert_eq!(step("09", 0).updated, ROWS);
 
