@@ -13,10 +13,12 @@ CREATE TABLE confiture.ddl_log (
     statement         text,
     xid               xid8 NOT NULL DEFAULT pg_current_xact_id(),
     migration_version text,
-    dropped           boolean NOT NULL DEFAULT false
+    dropped           boolean NOT NULL DEFAULT false,
+    parent            oid                -- the table of an index, trigger or constraint
 );
 CREATE INDEX ddl_log_object_idx ON confiture.ddl_log (object_identity, id);
 CREATE INDEX ddl_log_migration_idx ON confiture.ddl_log (migration_version, id);
+CREATE INDEX ddl_log_objid_idx ON confiture.ddl_log (objid, id);
 COMMENT ON TABLE confiture.ddl_log IS 'Confiture: every DDL statement, with its migration (NULL when typed by hand).';
 
 -- One row per object per snapshot: the state of the objects a migration
@@ -35,17 +37,23 @@ CREATE INDEX snapshot_objects_identity_idx ON confiture.snapshot_objects (identi
 CREATE INDEX snapshot_objects_version_idx ON confiture.snapshot_objects (version);
 CREATE INDEX snapshot_objects_objid_idx ON confiture.snapshot_objects (objid);
 
--- Events for pgGit that could not be delivered yet.
+-- Events for pgGit, one per applied or rolled back migration, delivered
+-- strictly in order (confiture.pggit_sync, confiture.pggit_skip).
 CREATE TABLE confiture.pggit_outbox (
-    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    queued_at   timestamptz NOT NULL DEFAULT now(),
-    event       text NOT NULL CHECK (event IN ('apply', 'rollback')),
-    version     text NOT NULL,
-    payload     jsonb NOT NULL,
-    attempts    integer NOT NULL DEFAULT 0,
-    last_error  text,
-    delivered_at timestamptz
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    queued_at    timestamptz NOT NULL DEFAULT now(),
+    event        text NOT NULL CHECK (event IN ('apply', 'rollback')),
+    version      text NOT NULL,
+    branch       text NOT NULL,           -- the pgGit branch when it was queued
+    payload      jsonb NOT NULL,
+    attempts     integer NOT NULL DEFAULT 0,
+    last_error   text,                    -- pgGit's last refusal; NULL once delivered
+    delivered_at timestamptz,
+    skipped_at   timestamptz,             -- given up on with confiture.pggit_skip
+    skipped_by   name,
+    skip_reason  text
 );
+CREATE INDEX pggit_outbox_waiting_idx ON confiture.pggit_outbox (id) WHERE delivered_at IS NULL AND skipped_at IS NULL;
 
 -- Only confiture writes the history (as the extension's owner, from the
 -- event triggers); reading it needs confiture_admin: statements can name
@@ -59,16 +67,20 @@ SELECT pg_catalog.pg_extension_config_dump('confiture.pggit_outbox', '');
 -- The structure of user objects, one row each: tables (columns, constraints,
 -- indexes, triggers, grants), views, functions, sequences, types. A view, so
 -- that `WHERE objid = ANY (...)` reaches the catalogs' indexes and only the
--- wanted objects are described.
+-- wanted objects are described. Not user objects: the system's schemas,
+-- confiture's, and pgGit's (pggit and its pggit_* schemas: pggit_errors,
+-- pggit_audit, pggit_migration, pggit_branch_<name> ...).
 CREATE VIEW confiture.object_definitions AS
 WITH user_ns AS (
     SELECT oid FROM pg_catalog.pg_namespace
      WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'confiture', 'pggit', 'pg_toast')
+       AND nspname NOT LIKE 'pggit\_%'
        AND nspname NOT LIKE 'pg\_temp%' AND nspname NOT LIKE 'pg\_toast\_temp%'
 )
 SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view'
                       WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' ELSE 'foreign table' END AS kind,
-       (pg_catalog.pg_identify_object('pg_catalog.pg_class'::pg_catalog.regclass, c.oid, 0)).identity AS identity,
+       -- what pg_identify_object says for a relation, without its lookups
+       pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.relname) AS identity,
        pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
            'columns', (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('name', a.attname,
                                   'type', pg_catalog.format_type(a.atttypid, a.atttypmod), 'not_null', a.attnotnull,
@@ -85,7 +97,7 @@ SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 
            'definition', CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END,
            'grants', c.relacl::text[])) AS definition,
        c.oid AS objid
-  FROM pg_catalog.pg_class c
+  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
  WHERE c.relnamespace IN (SELECT oid FROM user_ns) AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
    AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d   -- by the depender index
                     WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid AND d.deptype = 'e')
@@ -166,9 +178,10 @@ END $$;
 -- the DDL typed by hand that explains each difference.
 CREATE FUNCTION confiture.drift()
 RETURNS TABLE (kind text, identity text, change text, recorded jsonb, live jsonb, explained_by jsonb)
-LANGUAGE sql STABLE
+LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, confiture, pg_temp
 AS $$
+    SELECT confiture.ddl_log_flush();   -- this session's DDL not written yet
     WITH recorded AS (SELECT * FROM snapshot_at(NULL) WHERE definition IS NOT NULL),
          live AS (SELECT kind, identity, definition FROM schema_objects(NULL)),
          diff AS (
@@ -191,9 +204,10 @@ $$;
 CREATE FUNCTION confiture.history(object text DEFAULT NULL, since timestamptz DEFAULT NULL)
 RETURNS TABLE (at timestamptz, role_name name, command_tag text, object_type text, object_identity text,
                schema_name name, statement text, xid xid8, migration_version text)
-LANGUAGE sql STABLE
+LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, confiture, pg_temp
 AS $$
+    SELECT confiture.ddl_log_flush();   -- this session's DDL not written yet
     SELECT g.at, g.role_name, g.command_tag, g.object_type, g.object_identity, g.schema_name, g.statement, g.xid,
            g.migration_version
       FROM ddl_log g
@@ -202,40 +216,6 @@ AS $$
      ORDER BY g.id DESC
 $$;
 
--- The event triggers. Recording must never make DDL fail: errors become
--- WARNINGs. confiture.record_ddl writes the rows (as the extension's owner:
--- no role may write the log itself).
-CREATE FUNCTION confiture.log_ddl() RETURNS event_trigger
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF current_setting('confiture.ddl_log', true) = 'off' THEN
-        RETURN;
-    END IF;
-    BEGIN
-        PERFORM confiture.record_ddl(tg_tag, false);
-    EXCEPTION WHEN OTHERS THEN
-        RAISE WARNING 'confiture could not record this DDL statement: %', SQLERRM
-            USING HINT = 'The statement ran; only its entry in confiture.ddl_log is missing.';
-    END;
-END $$;
-
-CREATE FUNCTION confiture.log_drop() RETURNS event_trigger
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF current_setting('confiture.ddl_log', true) = 'off' THEN
-        RETURN;
-    END IF;
-    BEGIN
-        PERFORM confiture.record_ddl(tg_tag, true);
-    EXCEPTION WHEN OTHERS THEN
-        RAISE WARNING 'confiture could not record this DROP: %', SQLERRM
-            USING HINT = 'The statement ran; only its entry in confiture.ddl_log is missing.';
-    END;
-END $$;
-
--- (the event triggers themselves are created last, in src/history/mod.rs,
--- so the extension's own script does not fire them half-built)
+-- The event triggers (confiture.log_ddl, confiture.log_drop) are written in
+-- Rust (src/history/log.rs) and created last, so the extension's own script
+-- does not fire them half-built.

@@ -134,6 +134,39 @@ pub fn redact_statement(tag: &str, statement: &str) -> String {
     }
 }
 
+/// The text to log for a DDL command with tag `tag` that `statement` ran.
+/// Usually `statement` is the command itself; when the command ran inside
+/// it (a `DO` block, a function call), `statement` is the top-level
+/// statement, which may also have run a command that carries secrets: it
+/// is then redacted whenever it mentions one.
+pub fn redact_logged(tag: &str, statement: &str) -> String {
+    let own = first_word(statement).eq_ignore_ascii_case(first_word(tag));
+    if carries_secrets(tag) || (!own && mentions_secrets(statement)) {
+        redact_literals(statement)
+    } else {
+        statement.to_owned()
+    }
+}
+
+fn first_word(s: &str) -> &str {
+    let s = s.trim_start();
+    let end = s.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(s.len());
+    &s[..end]
+}
+
+/// Does `statement` name a command that can carry credentials?
+fn mentions_secrets(statement: &str) -> bool {
+    const WORDS: [&str; 8] = ["password", "role", "user", "mapping", "server", "system", "subscription", "connection"];
+    let lower = statement.to_ascii_lowercase();
+    let b = lower.as_bytes();
+    let is_word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    WORDS.iter().any(|w| {
+        lower.match_indices(w).any(|(i, _)| {
+            (i == 0 || !is_word(b[i - 1])) && b.get(i + w.len()).is_none_or(|&c| !is_word(c))
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,6 +190,19 @@ mod tests {
         let d = "ALTER SERVER s OPTIONS (SET password $x$hunter2$x$) -- it's fine";
         assert!(!redact_statement("ALTER SERVER", d).contains("hunter2"));
         assert!(redact_statement("ALTER SERVER", d).contains("-- it's fine"));
+    }
+
+    #[test]
+    fn statements_that_ran_secret_commands_are_redacted() {
+        let block = "DO $$BEGIN CREATE TABLE t (); CREATE ROLE r PASSWORD 'p'; END$$";
+        assert!(!redact_logged("CREATE TABLE", block).contains("'p'"));
+        let plain = "DO $$BEGIN CREATE TABLE t (c text DEFAULT 'x'); END$$";
+        assert_eq!(redact_logged("CREATE TABLE", plain), plain);
+        // the command's own text: only secret-carrying tags are redacted
+        let own = "CREATE TABLE users (password text DEFAULT 'x')";
+        assert_eq!(redact_logged("CREATE TABLE", own), own);
+        assert!(!redact_logged("ALTER ROLE", "ALTER ROLE a PASSWORD 'p'").contains("'p'"));
+        assert_eq!(redact_logged("CREATE TABLE", "SELECT make_users()"), "SELECT make_users()");
     }
 
     #[test]

@@ -411,6 +411,7 @@ fn migrate(
                         .into_report(failure.sqlstate));
                 }
                 ledger::record_failure(&m.version, duration, &failure, at)?;
+                crate::history::after_migration_failed(&m.version)?;
                 hook_run::record(&hook_runs)?;
                 migration_failed(m, &failure.code(), &failure.message, &where_, &reports, false).warn();
                 let mut r = report(m, State::Failed, duration, Some(script.statements.len() as i32), Some(failure.message));
@@ -439,6 +440,7 @@ fn migrate(
         hooks.run_on_error(&Failure::detected(PgSqlErrorCode::ERRCODE_SYNTAX_ERROR, message.clone()));
         hook_runs.append(&mut hooks.runs);
         ledger::record_failed(&m.version, Duration::ZERO, &e.sqlstate, &message, at)?;
+        crate::history::after_migration_failed(&m.version)?;
         migration_failed(m, &e.sqlstate, &message, "its up SQL does not parse", &reports, false).warn();
         reports.push(report(m, State::Failed, Duration::ZERO, None, Some(message)));
     }
