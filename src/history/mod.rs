@@ -93,6 +93,7 @@ pub fn after_migration_failed(version: &str) -> Result<()> {
 /// After a migration the client applied over several transactions: the
 /// objects its statements touched since the run began, then pgGit.
 pub fn after_client_run_applied(version: &str, duration: Duration) -> Result<()> {
+    log::flush();
     if SNAPSHOTS.get() {
         let since_run_began = SNAPSHOT_TOUCHED.replacen(
             "g.xid = pg_current_xact_id()",
@@ -102,7 +103,7 @@ pub fn after_client_run_applied(version: &str, duration: Duration) -> Result<()>
         debug_assert_ne!(since_run_began, SNAPSHOT_TOUCHED);
         with_snapshot_search_path(|| spi(&since_run_began, &[version.into()]))?;
     }
-    pggit_event("apply", version, duration)
+    pggit::event("apply", version, duration)
 }
 
 thread_local! {
