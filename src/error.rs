@@ -92,7 +92,12 @@ pub type Result<T> = std::result::Result<T, ErrorReport>;
 
 impl Error {
     pub fn new(kind: Kind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), detail: None, hint: None }
+        Error {
+            kind,
+            message: message.into(),
+            detail: None,
+            hint: None,
+        }
     }
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());

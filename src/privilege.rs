@@ -33,5 +33,8 @@ pub fn require_admin(function: &str) -> Result<()> {
 }
 
 fn current_role() -> String {
-    Spi::get_one::<String>("SELECT quote_ident(current_user)").ok().flatten().unwrap_or_else(|| "<role>".into())
+    Spi::get_one::<String>("SELECT quote_ident(current_user)")
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| "<role>".into())
 }

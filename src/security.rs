@@ -104,7 +104,9 @@ pub fn enter() -> Entered {
     }
     CALLER_PATHS.with(|p| p.borrow_mut().push(caller));
     INVOKERS.with(|p| p.borrow_mut().push(current_role()));
-    Entered { _path: GucScope::set(&[("search_path", PINNED_SEARCH_PATH)]) }
+    Entered {
+        _path: GucScope::set(&[("search_path", PINNED_SEARCH_PATH)]),
+    }
 }
 
 /// Run user code (a migration's statements, a hook) under the search_path
@@ -127,7 +129,9 @@ pub fn caller_search_path() -> Option<String> {
 /// The role that called the innermost confiture function (before any
 /// switch to a registrant or to the owner).
 pub fn invoker() -> pg_sys::Oid {
-    INVOKERS.with(|p| p.borrow().last().copied()).unwrap_or_else(current_role)
+    INVOKERS
+        .with(|p| p.borrow().last().copied())
+        .unwrap_or_else(current_role)
 }
 
 /// Whose privileges and search_path registered code runs with.
@@ -148,12 +152,22 @@ impl Runner {
             return with_caller_search_path(work);
         };
         if role_name(role).is_none() {
-            Error::new(Kind::UndefinedObject, format!("the role that registered {} no longer exists", self.what))
-                .detail(format!("{} runs with the privileges of the role that registered it (oid {}).", self.what, role.to_u32()))
-                .hint("Register it again as an existing role, or have a superuser mark it trusted.")
-                .raise();
+            Error::new(
+                Kind::UndefinedObject,
+                format!("the role that registered {} no longer exists", self.what),
+            )
+            .detail(format!(
+                "{} runs with the privileges of the role that registered it (oid {}).",
+                self.what,
+                role.to_u32()
+            ))
+            .hint("Register it again as an existing role, or have a superuser mark it trusted.")
+            .raise();
         }
-        let _path = self.search_path.as_deref().map(|p| GucScope::set(&[("search_path", p)]));
+        let _path = self
+            .search_path
+            .as_deref()
+            .map(|p| GucScope::set(&[("search_path", p)]));
         as_role(role, work)
     }
 }
@@ -198,9 +212,12 @@ pub fn extension_owner() -> Result<pg_sys::Oid> {
     )
     .map_err(Error::from)?;
     owner.ok_or_else(|| {
-        Error::new(Kind::Internal, "extension confiture is not installed in this database")
-            .hint("CREATE EXTENSION confiture;")
-            .into()
+        Error::new(
+            Kind::Internal,
+            "extension confiture is not installed in this database",
+        )
+        .hint("CREATE EXTENSION confiture;")
+        .into()
     })
 }
 
@@ -220,7 +237,10 @@ impl RoleScope {
                 role,
                 saved_context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32 | extra_context as i32,
             );
-            RoleScope { saved_user, saved_context }
+            RoleScope {
+                saved_user,
+                saved_context,
+            }
         }
     }
 }
@@ -254,12 +274,15 @@ pub fn require_privs_of(role: pg_sys::Oid, owner: pg_sys::Oid, what: &str) -> Re
     if is_superuser(role) || has_privs_of(role, owner) {
         return Ok(());
     }
-    Err(Error::new(Kind::InsufficientPrivilege, format!("permission denied for {what}"))
-        .detail(format!(
-            "It belongs to role {}; role {} is neither that role nor a member of it.",
-            role_name(owner).unwrap_or_else(|| "(dropped)".into()),
-            role_name(role).unwrap_or_default()
-        ))
-        .hint("Ask its owner or a superuser to do it.")
-        .into())
+    Err(Error::new(
+        Kind::InsufficientPrivilege,
+        format!("permission denied for {what}"),
+    )
+    .detail(format!(
+        "It belongs to role {}; role {} is neither that role nor a member of it.",
+        role_name(owner).unwrap_or_else(|| "(dropped)".into()),
+        role_name(role).unwrap_or_default()
+    ))
+    .hint("Ask its owner or a superuser to do it.")
+    .into())
 }

@@ -44,7 +44,14 @@ impl Failure {
     /// A failure that was not raised by the server (e.g. SQL that did not
     /// parse before anything ran), for code that reports failures.
     pub fn detected(sqlstate: PgSqlErrorCode, message: impl Into<String>) -> Self {
-        Failure { sqlstate, message: message.into(), detail: None, hint: None, timed_out: false, caught: None }
+        Failure {
+            sqlstate,
+            message: message.into(),
+            detail: None,
+            hint: None,
+            timed_out: false,
+            caught: None,
+        }
     }
 
     /// The five-character SQLSTATE, e.g. `42P01`.
@@ -64,17 +71,25 @@ impl Failure {
 /// Decode PostgreSQL's packed SQLSTATE (`MAKE_SQLSTATE`) into its text form.
 pub fn sqlstate_text(code: PgSqlErrorCode) -> String {
     let packed = code as i32;
-    (0..5).map(|i| ((((packed >> (6 * i)) & 0x3f) as u8) + b'0') as char).collect()
+    (0..5)
+        .map(|i| ((((packed >> (6 * i)) & 0x3f) as u8) + b'0') as char)
+        .collect()
 }
 
 /// The code of a five-character SQLSTATE (`23505`); internal_error for
 /// anything that is not one.
 pub fn sqlstate_code(text: &str) -> PgSqlErrorCode {
     let b = text.as_bytes();
-    if b.len() != 5 || !b.iter().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()) {
+    if b.len() != 5
+        || !b
+            .iter()
+            .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+    {
         return PgSqlErrorCode::ERRCODE_INTERNAL_ERROR;
     }
-    let packed = b.iter().enumerate().fold(0i32, |acc, (i, c)| acc | ((((*c - b'0') & 0x3f) as i32) << (6 * i)));
+    let packed = b.iter().enumerate().fold(0i32, |acc, (i, c)| {
+        acc | ((((*c - b'0') & 0x3f) as i32) << (6 * i))
+    });
     PgSqlErrorCode::from(packed)
 }
 
@@ -151,7 +166,8 @@ impl Subtransaction {
             outcome.map_err(|caught| {
                 let failure = Failure::from_caught(caught, timed_out);
                 let own = OWN_CANCEL.with(|c| c.replace(false));
-                if failure.sqlstate == PgSqlErrorCode::ERRCODE_QUERY_CANCELED && !timed_out && !own {
+                if failure.sqlstate == PgSqlErrorCode::ERRCODE_QUERY_CANCELED && !timed_out && !own
+                {
                     failure.rethrow();
                 }
                 failure
@@ -167,10 +183,22 @@ mod tests {
 
     #[pg_test]
     fn sqlstate_decodes() {
-        assert_eq!(sqlstate_text(PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE), "42P01");
-        assert_eq!(sqlstate_code("42P01"), PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE);
-        assert_eq!(sqlstate_code("nope"), PgSqlErrorCode::ERRCODE_INTERNAL_ERROR);
-        assert_eq!(sqlstate_text(PgSqlErrorCode::ERRCODE_QUERY_CANCELED), "57014");
+        assert_eq!(
+            sqlstate_text(PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE),
+            "42P01"
+        );
+        assert_eq!(
+            sqlstate_code("42P01"),
+            PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE
+        );
+        assert_eq!(
+            sqlstate_code("nope"),
+            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR
+        );
+        assert_eq!(
+            sqlstate_text(PgSqlErrorCode::ERRCODE_QUERY_CANCELED),
+            "57014"
+        );
     }
 
     #[pg_test]
@@ -182,9 +210,17 @@ mod tests {
         });
         let f = r.unwrap_err();
         assert_eq!(f.code(), "22012");
-        assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM sx_probe").unwrap(), Some(0));
-        Subtransaction::new().run(|| Spi::run("INSERT INTO sx_probe VALUES (2)").unwrap()).unwrap();
-        assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM sx_probe").unwrap(), Some(1));
+        assert_eq!(
+            Spi::get_one::<i64>("SELECT count(*) FROM sx_probe").unwrap(),
+            Some(0)
+        );
+        Subtransaction::new()
+            .run(|| Spi::run("INSERT INTO sx_probe VALUES (2)").unwrap())
+            .unwrap();
+        assert_eq!(
+            Spi::get_one::<i64>("SELECT count(*) FROM sx_probe").unwrap(),
+            Some(1)
+        );
     }
 
     #[pg_test]
@@ -198,12 +234,17 @@ mod tests {
             })
             .unwrap();
         assert_eq!(n, Some(1));
-        assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM sx_probe2").unwrap(), Some(0));
+        assert_eq!(
+            Spi::get_one::<i64>("SELECT count(*) FROM sx_probe2").unwrap(),
+            Some(0)
+        );
     }
 
     #[pg_test]
     fn own_timeout_is_reported_not_rethrown() {
-        let r = Subtransaction::new().timeout_ms(100).run(|| Spi::run("SELECT pg_sleep(5)").unwrap());
+        let r = Subtransaction::new()
+            .timeout_ms(100)
+            .run(|| Spi::run("SELECT pg_sleep(5)").unwrap());
         let f = r.unwrap_err();
         assert!(f.timed_out);
         assert_eq!(f.code(), "57014");

@@ -49,7 +49,10 @@ impl Timer {
                     }
                 }
             }
-            Timer { outer_finish, deadline }
+            Timer {
+                outer_finish,
+                deadline,
+            }
         }
     }
 

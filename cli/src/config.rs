@@ -102,12 +102,19 @@ pub struct LintConfig {
 
 /// The nearest `confiture.toml` in `start` or one of its parents.
 pub fn discover(start: &Path) -> Option<PathBuf> {
-    start.ancestors().map(|d| d.join(FILE_NAME)).find(|p| p.is_file())
+    start
+        .ancestors()
+        .map(|d| d.join(FILE_NAME))
+        .find(|p| p.is_file())
 }
 
 /// Read the configuration: `explicit` if given, else the nearest
 /// `confiture.toml` above `cwd`, else the defaults; then apply `overrides`.
-pub fn load(explicit: Option<&Path>, cwd: &Path, overrides: &Overrides) -> Result<LintConfig, CliError> {
+pub fn load(
+    explicit: Option<&Path>,
+    cwd: &Path,
+    overrides: &Overrides,
+) -> Result<LintConfig, CliError> {
     let file = match explicit {
         Some(p) => Some(p.to_path_buf()),
         None => discover(cwd),
@@ -115,7 +122,8 @@ pub fn load(explicit: Option<&Path>, cwd: &Path, overrides: &Overrides) -> Resul
     let parsed = match &file {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| {
-                CliError::usage(format!("cannot read the configuration {}", path.display())).detail(e)
+                CliError::usage(format!("cannot read the configuration {}", path.display()))
+                    .detail(e)
             })?;
             toml::from_str::<ConfigFile>(&text).map_err(|e| {
                 CliError::usage(format!("{} is not a valid configuration", path.display()))
@@ -139,14 +147,19 @@ fn resolve(
     base_dir: PathBuf,
     overrides: &Overrides,
 ) -> Result<LintConfig, CliError> {
-    let origin = file.as_ref().map_or_else(|| "the command line".to_owned(), |p| p.display().to_string());
+    let origin = file.as_ref().map_or_else(
+        || "the command line".to_owned(),
+        |p| p.display().to_string(),
+    );
     let bad = |what: String| CliError::usage(format!("{origin}: {what}"));
     let check_rule = |id: &str, place: &str| -> Result<(), CliError> {
         if id == rules::SYNTAX_ERROR.id {
-            return Err(bad(format!("rule {id} in {place} cannot be configured")).detail("SQL that does not parse is always reported, as in the server"));
+            return Err(bad(format!("rule {id} in {place} cannot be configured"))
+                .detail("SQL that does not parse is always reported, as in the server"));
         }
         if !rules::is_known(id) {
-            return Err(bad(format!("unknown rule \"{id}\" in {place}")).hint("`confiture lint --list-rules` lists the rules"));
+            return Err(bad(format!("unknown rule \"{id}\" in {place}"))
+                .hint("`confiture lint --list-rules` lists the rules"));
         }
         Ok(())
     };
@@ -158,35 +171,58 @@ fn resolve(
     }
     for (id, severity) in &section.severity {
         check_rule(id, "[lint.severity]")?;
-        let s = Severity::parse(severity)
-            .ok_or_else(|| bad(format!("severity \"{severity}\" of {id} is not info, warning or error")))?;
+        let s = Severity::parse(severity).ok_or_else(|| {
+            bad(format!(
+                "severity \"{severity}\" of {id} is not info, warning or error"
+            ))
+        })?;
         rule_config.severities.push((id.clone(), s));
     }
     for e in &section.exemptions {
         if let Some(id) = &e.rule {
             check_rule(id, "[[lint.exemptions]]")?;
         }
-        rule_config.exemptions.push((e.rule.clone().unwrap_or_else(|| "*".into()), e.object_pattern.clone()));
+        rule_config.exemptions.push((
+            e.rule.clone().unwrap_or_else(|| "*".into()),
+            e.object_pattern.clone(),
+        ));
     }
 
-    let pg_version = overrides.pg_version.or(section.pg_version).unwrap_or(PARSER_PG_VERSION);
+    let pg_version = overrides
+        .pg_version
+        .or(section.pg_version)
+        .unwrap_or(PARSER_PG_VERSION);
     if !PG_VERSIONS.contains(&pg_version) {
-        return Err(bad(format!("pg_version {pg_version} is not one of 14 to 18")));
+        return Err(bad(format!(
+            "pg_version {pg_version} is not one of 14 to 18"
+        )));
     }
-    let transactional = overrides.transactional.or(section.transactional).unwrap_or(true);
+    let transactional = overrides
+        .transactional
+        .or(section.transactional)
+        .unwrap_or(true);
 
     let mut exclude_text: Vec<String> = section.exclude.clone();
     exclude_text.extend(overrides.exclude.iter().cloned());
     let exclude = exclude_text
         .iter()
-        .map(|g| glob::Pattern::new(g).map_err(|e| bad(format!("exclude pattern \"{g}\" is not a glob")).detail(e)))
+        .map(|g| {
+            glob::Pattern::new(g)
+                .map_err(|e| bad(format!("exclude pattern \"{g}\" is not a glob")).detail(e))
+        })
         .collect::<Result<Vec<_>, _>>()?;
 
     let mut variables = section.variables.clone();
     variables.extend(overrides.variables.iter().cloned());
 
     let effective = LintSection {
-        disabled: rule_config.disabled.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect(),
+        disabled: rule_config
+            .disabled
+            .iter()
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
         exclude: exclude_text,
         pg_version: Some(pg_version),
         transactional: Some(transactional),
@@ -194,7 +230,16 @@ fn resolve(
         variables: variables.clone(),
         exemptions: section.exemptions.clone(),
     };
-    Ok(LintConfig { file, base_dir, rules: rule_config, exclude, pg_version, transactional, variables, effective })
+    Ok(LintConfig {
+        file,
+        base_dir,
+        rules: rule_config,
+        exclude,
+        pg_version,
+        transactional,
+        variables,
+        effective,
+    })
 }
 
 impl LintConfig {
@@ -205,13 +250,24 @@ impl LintConfig {
         if self.exclude.is_empty() {
             return false;
         }
-        let absolute = if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir().unwrap_or_default().join(path) };
+        let absolute = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            std::env::current_dir().unwrap_or_default().join(path)
+        };
         let relative = absolute.strip_prefix(&self.base_dir).unwrap_or(&absolute);
         let relative = relative.to_string_lossy().replace('\\', "/");
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let options = glob::MatchOptions { require_literal_separator: true, ..Default::default() };
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let options = glob::MatchOptions {
+            require_literal_separator: true,
+            ..Default::default()
+        };
         self.exclude.iter().any(|p| {
-            p.matches_with(&relative, options) || (!p.as_str().contains('/') && p.matches_with(&name, options))
+            p.matches_with(&relative, options)
+                || (!p.as_str().contains('/') && p.matches_with(&name, options))
         })
     }
 
@@ -221,7 +277,10 @@ impl LintConfig {
             Some(p) => format!("# effective configuration: {} and the command line\n", p.display()),
             None => "# effective configuration: no confiture.toml found, defaults and the command line\n".to_owned(),
         };
-        let body = toml::to_string(&ConfigFile { lint: self.effective.clone() }).unwrap_or_default();
+        let body = toml::to_string(&ConfigFile {
+            lint: self.effective.clone(),
+        })
+        .unwrap_or_default();
         format!("{origin}{body}")
     }
 }
@@ -231,8 +290,14 @@ mod tests {
     use super::*;
 
     fn from_text(text: &str) -> Result<LintConfig, CliError> {
-        let parsed: ConfigFile = toml::from_str(text).map_err(|e| CliError::usage("bad").detail(e))?;
-        resolve(parsed.lint, Some("confiture.toml".into()), PathBuf::from("/project"), &Overrides::default())
+        let parsed: ConfigFile =
+            toml::from_str(text).map_err(|e| CliError::usage("bad").detail(e))?;
+        resolve(
+            parsed.lint,
+            Some("confiture.toml".into()),
+            PathBuf::from("/project"),
+            &Overrides::default(),
+        )
     }
 
     #[test]
@@ -257,8 +322,14 @@ mod tests {
         )
         .unwrap();
         assert!(c.rules.disabled.contains("prefer-text"));
-        assert_eq!(c.rules.severities, vec![("drop-column".to_string(), Severity::Error)]);
-        assert_eq!(c.rules.exemptions[1], ("*".to_string(), "tmp_%".to_string()));
+        assert_eq!(
+            c.rules.severities,
+            vec![("drop-column".to_string(), Severity::Error)]
+        );
+        assert_eq!(
+            c.rules.exemptions[1],
+            ("*".to_string(), "tmp_%".to_string())
+        );
         assert_eq!((c.pg_version, c.transactional), (15, false));
         assert_eq!(c.variables.get("schema").map(String::as_str), Some("app"));
         assert!(c.is_excluded(Path::new("/project/legacy/a/b.sql")));
@@ -273,11 +344,20 @@ mod tests {
     #[test]
     fn mistakes_are_usage_errors() {
         for (text, expected) in [
-            ("[lint]\ndisabled = [\"no-such-rule\"]", "unknown rule \"no-such-rule\""),
-            ("[lint.severity]\ndrop-column = \"fatal\"", "is not info, warning or error"),
+            (
+                "[lint]\ndisabled = [\"no-such-rule\"]",
+                "unknown rule \"no-such-rule\"",
+            ),
+            (
+                "[lint.severity]\ndrop-column = \"fatal\"",
+                "is not info, warning or error",
+            ),
             ("[lint]\npg_version = 9", "pg_version 9"),
             ("[lint]\nexclude = [\"[\"]", "is not a glob"),
-            ("[lint]\ndisabled = [\"syntax-error\"]", "cannot be configured"),
+            (
+                "[lint]\ndisabled = [\"syntax-error\"]",
+                "cannot be configured",
+            ),
             ("[lint]\nunknown_key = 1", "unknown field"),
             ("[lint]\ndisabled = \"drop-column\"", "invalid type"),
         ] {
@@ -296,7 +376,10 @@ mod tests {
         assert_eq!(discover(&deep), None);
         std::fs::write(dir.path().join("a").join(FILE_NAME), "[lint]\n").unwrap();
         assert_eq!(discover(&deep), Some(dir.path().join("a").join(FILE_NAME)));
-        let overrides = Overrides { pg_version: Some(16), ..Default::default() };
+        let overrides = Overrides {
+            pg_version: Some(16),
+            ..Default::default()
+        };
         let c = load(None, &deep, &overrides).unwrap();
         assert_eq!(c.base_dir, dir.path().join("a"));
         assert_eq!(c.pg_version, 16);

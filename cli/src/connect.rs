@@ -25,7 +25,10 @@ impl Target {
     pub fn label(&self) -> String {
         match parse(&self.spec) {
             Ok((config, _)) => {
-                let db = config.get_dbname().map(str::to_owned).unwrap_or_else(|| env("PGDATABASE").unwrap_or_default());
+                let db = config
+                    .get_dbname()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| env("PGDATABASE").unwrap_or_default());
                 let host = config
                     .get_hosts()
                     .first()
@@ -62,9 +65,9 @@ impl Target {
                 // does); verify-ca: check the chain, not the host name
                 builder.danger_accept_invalid_certs(matches!(mode, "require" | "prefer" | "allow"));
                 builder.danger_accept_invalid_hostnames(mode != "verify-full");
-                let connector = builder.build().map_err(|e| {
-                    CliError::new(exit::CONNECT, "cannot set up TLS").detail(e)
-                })?;
+                let connector = builder
+                    .build()
+                    .map_err(|e| CliError::new(exit::CONNECT, "cannot set up TLS").detail(e))?;
                 config.connect(postgres_native_tls::MakeTlsConnector::new(connector))
             }
         };
@@ -96,7 +99,11 @@ fn parse(spec: &str) -> Result<(Config, String), CliError> {
     };
     if spec.contains("://") {
         let (base, query) = spec.split_once('?').unwrap_or((spec, ""));
-        let kept: Vec<&str> = query.split('&').filter(|kv| !kv.is_empty()).filter(|kv| keep(kv)).collect();
+        let kept: Vec<&str> = query
+            .split('&')
+            .filter(|kv| !kv.is_empty())
+            .filter(|kv| keep(kv))
+            .collect();
         cleaned.push_str(base);
         if !kept.is_empty() {
             cleaned.push('?');
@@ -106,7 +113,10 @@ fn parse(spec: &str) -> Result<(Config, String), CliError> {
         let kept: Vec<&str> = spec.split_whitespace().filter(|kv| keep(kv)).collect();
         cleaned = kept.join(" ");
     }
-    if !matches!(sslmode.as_str(), "disable" | "allow" | "prefer" | "require" | "verify-ca" | "verify-full") {
+    if !matches!(
+        sslmode.as_str(),
+        "disable" | "allow" | "prefer" | "require" | "verify-ca" | "verify-full"
+    ) {
         return Err(CliError::usage(format!("invalid sslmode {sslmode:?}"))
             .hint("Use disable, allow, prefer, require, verify-ca or verify-full."));
     }
@@ -114,7 +124,9 @@ fn parse(spec: &str) -> Result<(Config, String), CliError> {
         Config::new()
     } else {
         cleaned.parse().map_err(|e| {
-            CliError::usage("invalid connection string").detail(e).hint("Use postgres://user@host:5432/db or 'host=... dbname=...'.")
+            CliError::usage("invalid connection string")
+                .detail(e)
+                .hint("Use postgres://user@host:5432/db or 'host=... dbname=...'.")
         })?
     };
     // what the string leaves out comes from the environment, as with libpq
@@ -130,7 +142,9 @@ fn parse(spec: &str) -> Result<(Config, String), CliError> {
         }
     }
     if config.get_user().is_none() {
-        let user = env("PGUSER").or_else(|| env("USER")).unwrap_or_else(|| "postgres".into());
+        let user = env("PGUSER")
+            .or_else(|| env("USER"))
+            .unwrap_or_else(|| "postgres".into());
         config.user(&user);
     }
     if config.get_dbname().is_none() {
@@ -160,7 +174,8 @@ mod tests {
 
     #[test]
     fn sslmode_is_taken_out_of_urls_and_conninfo() {
-        let (_, mode) = parse("postgres://u@h:5432/db?sslmode=verify-full&application_name=x").unwrap();
+        let (_, mode) =
+            parse("postgres://u@h:5432/db?sslmode=verify-full&application_name=x").unwrap();
         assert_eq!(mode, "verify-full");
         let (c, mode) = parse("host=h dbname=d sslmode=disable").unwrap();
         assert_eq!(mode, "disable");
@@ -170,6 +185,9 @@ mod tests {
 
     #[test]
     fn labels_hide_passwords() {
-        assert_eq!(Target::new("postgres://u:secret@db.example:5432/app").label(), "app@db.example");
+        assert_eq!(
+            Target::new("postgres://u:secret@db.example:5432/app").label(),
+            "app@db.example"
+        );
     }
 }

@@ -35,7 +35,11 @@ pub struct CliError {
 
 impl CliError {
     pub fn new(exit_code: u8, message: impl Into<String>) -> Self {
-        CliError { exit_code, message: message.into(), lines: Vec::new() }
+        CliError {
+            exit_code,
+            message: message.into(),
+            lines: Vec::new(),
+        }
     }
     pub fn usage(message: impl Into<String>) -> Self {
         Self::new(exit::USAGE, message)
@@ -54,7 +58,9 @@ impl CliError {
     /// Print to standard error.
     pub fn print(&self) {
         let mut err = anstream::stderr().lock();
-        let red = anstyle::Style::new().fg_color(Some(anstyle::AnsiColor::Red.into())).bold();
+        let red = anstyle::Style::new()
+            .fg_color(Some(anstyle::AnsiColor::Red.into()))
+            .bold();
         let _ = writeln!(err, "confiture: {red}error:{red:#} {}", self.message);
         for line in &self.lines {
             let _ = writeln!(err, "  {line}");

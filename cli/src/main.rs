@@ -13,7 +13,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "confiture", version, about = "Schema governance for PostgreSQL, from the command line")]
+#[command(
+    name = "confiture",
+    version,
+    about = "Schema governance for PostgreSQL, from the command line"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -56,14 +56,24 @@ pub fn estimate(o: &Observed) -> Estimate {
                 _ => prod / here * ((prod.max(2.0)).log2() / (here.max(2.0)).log2()).sqrt(),
             };
             // a short measurement is mostly noise; scaling amplifies it
-            let conf = if o.duration_ms >= 20.0 { "high" } else if o.duration_ms >= 2.0 { "medium" } else { "low" };
+            let conf = if o.duration_ms >= 20.0 {
+                "high"
+            } else if o.duration_ms >= 2.0 {
+                "medium"
+            } else {
+                "low"
+            };
             (f, conf)
         }
         _ => (1.0, "low"),
     };
     let variable = (o.duration_ms - FIXED_MS).max(0.0);
     let fixed = o.duration_ms.min(FIXED_MS);
-    Estimate { duration_ms: fixed + variable * factor, factor, confidence }
+    Estimate {
+        duration_ms: fixed + variable * factor,
+        factor,
+        confidence,
+    }
 }
 
 /// Table lock modes by strength (PostgreSQL 15, "Table-Level Locks").
@@ -90,7 +100,9 @@ pub fn blocks(mode: &str) -> &'static str {
 
 /// The strongest of some lock modes.
 pub fn strongest<'a>(modes: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    modes.into_iter().max_by_key(|m| LOCK_MODES.iter().position(|x| x == m).unwrap_or(0))
+    modes
+        .into_iter()
+        .max_by_key(|m| LOCK_MODES.iter().position(|x| x == m).unwrap_or(0))
 }
 
 /// How long each statement's locks block others: locks are held until the
@@ -113,28 +125,49 @@ mod tests {
     use super::*;
 
     fn obs(ms: f64, g: Growth, here: Option<f64>, prod: Option<f64>) -> Observed {
-        Observed { duration_ms: ms, growth: g, rows_here: here, rows_production: prod }
+        Observed {
+            duration_ms: ms,
+            growth: g,
+            rows_here: here,
+            rows_production: prod,
+        }
     }
 
     #[test]
     fn linear_work_scales_with_rows() {
-        let e = estimate(&obs(100.5, Growth::Linear, Some(210_000.0), Some(2_100_000.0)));
+        let e = estimate(&obs(
+            100.5,
+            Growth::Linear,
+            Some(210_000.0),
+            Some(2_100_000.0),
+        ));
         assert!((e.duration_ms - 1000.5).abs() < 1e-6, "{e:?}");
         assert_eq!(e.confidence, "high");
     }
 
     #[test]
     fn sorts_scale_a_bit_more_than_linearly() {
-        let e = estimate(&obs(100.5, Growth::Sort, Some(210_000.0), Some(2_100_000.0)));
+        let e = estimate(&obs(
+            100.5,
+            Growth::Sort,
+            Some(210_000.0),
+            Some(2_100_000.0),
+        ));
         assert!(e.factor > 10.0 && e.factor < 11.5, "{e:?}");
     }
 
     #[test]
     fn catalog_only_does_not_scale_and_unknown_sizes_are_low_confidence() {
-        assert_eq!(estimate(&obs(3.0, Growth::Constant, Some(1.0), Some(1e9))).duration_ms, 3.0);
+        assert_eq!(
+            estimate(&obs(3.0, Growth::Constant, Some(1.0), Some(1e9))).duration_ms,
+            3.0
+        );
         let e = estimate(&obs(50.0, Growth::Linear, None, None));
         assert_eq!((e.duration_ms, e.confidence), (50.0, "low"));
-        assert_eq!(estimate(&obs(1.0, Growth::Linear, Some(10.0), Some(100.0))).confidence, "low");
+        assert_eq!(
+            estimate(&obs(1.0, Growth::Linear, Some(10.0), Some(100.0))).confidence,
+            "low"
+        );
     }
 
     #[test]
@@ -142,7 +175,13 @@ mod tests {
         assert_eq!(blocks("AccessExclusiveLock"), "reads and writes");
         assert_eq!(blocks("ShareLock"), "writes");
         assert_eq!(blocks("ShareUpdateExclusiveLock"), "nothing");
-        assert_eq!(strongest(["RowExclusiveLock", "AccessExclusiveLock", "ShareLock"]), Some("AccessExclusiveLock"));
-        assert_eq!(blocking_ms(&[1.0, 10.0, 100.0], &[false, true, false]), vec![0.0, 110.0, 0.0]);
+        assert_eq!(
+            strongest(["RowExclusiveLock", "AccessExclusiveLock", "ShareLock"]),
+            Some("AccessExclusiveLock")
+        );
+        assert_eq!(
+            blocking_ms(&[1.0, 10.0, 100.0], &[false, true, false]),
+            vec![0.0, 110.0, 0.0]
+        );
     }
 }

@@ -89,7 +89,11 @@ pub fn out_of_order(entries: &[Entry], planned: &[usize]) -> Vec<String> {
     let Some(last_in_effect) = entries.iter().rposition(|e| e.state.is_in_effect()) else {
         return Vec::new();
     };
-    planned.iter().filter(|&&i| i < last_in_effect).map(|&i| entries[i].version.clone()).collect()
+    planned
+        .iter()
+        .filter(|&&i| i < last_in_effect)
+        .map(|&i| entries[i].version.clone())
+        .collect()
 }
 
 /// Indexes of the migrations to undo, newest first: the last `steps` in effect.
@@ -99,9 +103,15 @@ pub fn rollback_steps(entries: &[Entry], steps: i64) -> Result<Vec<usize>, PlanE
     }
     let in_effect = in_effect_newest_first(entries);
     if steps as u64 > in_effect.len() as u64 {
-        return Err(PlanError::TooManySteps { steps, in_effect: in_effect.len() });
+        return Err(PlanError::TooManySteps {
+            steps,
+            in_effect: in_effect.len(),
+        });
     }
-    check_down(entries, in_effect.into_iter().take(steps as usize).collect())
+    check_down(
+        entries,
+        in_effect.into_iter().take(steps as usize).collect(),
+    )
 }
 
 /// Indexes of the migrations to undo, newest first, so that `version` is
@@ -109,16 +119,24 @@ pub fn rollback_steps(entries: &[Entry], steps: i64) -> Result<Vec<usize>, PlanE
 pub fn rollback_to(entries: &[Entry], version: &str) -> Result<Vec<usize>, PlanError> {
     let target = position(entries, version)?;
     if !entries[target].state.is_in_effect() {
-        return Err(PlanError::NotInEffect { version: version.into(), state: entries[target].state });
+        return Err(PlanError::NotInEffect {
+            version: version.into(),
+            state: entries[target].state,
+        });
     }
-    let undo = in_effect_newest_first(entries).into_iter().filter(|&i| i > target).collect();
+    let undo = in_effect_newest_first(entries)
+        .into_iter()
+        .filter(|&i| i > target)
+        .collect();
     check_down(entries, undo)
 }
 
 /// Indexes of the migrations `baseline(through)` marks as baselined.
 pub fn to_baseline(entries: &[Entry], through: &str) -> Result<Vec<usize>, PlanError> {
     let last = position(entries, through)?;
-    Ok((0..=last).filter(|&i| matches!(entries[i].state, State::Pending | State::Failed)).collect())
+    Ok((0..=last)
+        .filter(|&i| matches!(entries[i].state, State::Pending | State::Failed))
+        .collect())
 }
 
 fn position(entries: &[Entry], version: &str) -> Result<usize, PlanError> {
@@ -129,12 +147,18 @@ fn position(entries: &[Entry], version: &str) -> Result<usize, PlanError> {
 }
 
 fn in_effect_newest_first(entries: &[Entry]) -> Vec<usize> {
-    (0..entries.len()).rev().filter(|&i| entries[i].state.is_in_effect()).collect()
+    (0..entries.len())
+        .rev()
+        .filter(|&i| entries[i].state.is_in_effect())
+        .collect()
 }
 
 fn check_down(entries: &[Entry], undo: Vec<usize>) -> Result<Vec<usize>, PlanError> {
-    let missing: Vec<String> =
-        undo.iter().filter(|&&i| !entries[i].has_down).map(|&i| entries[i].version.clone()).collect();
+    let missing: Vec<String> = undo
+        .iter()
+        .filter(|&&i| !entries[i].has_down)
+        .map(|&i| entries[i].version.clone())
+        .collect();
     if missing.is_empty() {
         Ok(undo)
     } else {
@@ -147,7 +171,11 @@ mod tests {
     use super::*;
 
     fn e(v: &str, s: State, down: bool) -> Entry {
-        Entry { version: v.into(), state: s, has_down: down }
+        Entry {
+            version: v.into(),
+            state: s,
+            has_down: down,
+        }
     }
 
     fn ledger() -> Vec<Entry> {
@@ -165,7 +193,10 @@ mod tests {
         assert_eq!(to_apply(&ledger(), None).unwrap(), vec![3, 4]);
         assert_eq!(to_apply(&ledger(), Some("4")).unwrap(), vec![3]);
         assert_eq!(to_apply(&ledger(), Some("2")).unwrap(), Vec::<usize>::new());
-        assert_eq!(to_apply(&ledger(), Some("9")), Err(PlanError::UnknownVersion("9".into())));
+        assert_eq!(
+            to_apply(&ledger(), Some("9")),
+            Err(PlanError::UnknownVersion("9".into()))
+        );
     }
 
     #[test]
@@ -180,8 +211,17 @@ mod tests {
     fn rollback_by_steps_is_newest_first_and_bounded() {
         assert_eq!(rollback_steps(&ledger(), 1).unwrap(), vec![2]);
         assert_eq!(rollback_steps(&ledger(), 2).unwrap(), vec![2, 1]);
-        assert_eq!(rollback_steps(&ledger(), 3), Err(PlanError::MissingDown(vec!["1".into()])));
-        assert_eq!(rollback_steps(&ledger(), 4), Err(PlanError::TooManySteps { steps: 4, in_effect: 3 }));
+        assert_eq!(
+            rollback_steps(&ledger(), 3),
+            Err(PlanError::MissingDown(vec!["1".into()]))
+        );
+        assert_eq!(
+            rollback_steps(&ledger(), 4),
+            Err(PlanError::TooManySteps {
+                steps: 4,
+                in_effect: 3
+            })
+        );
         assert_eq!(rollback_steps(&ledger(), 0), Err(PlanError::BadSteps(0)));
     }
 
@@ -189,7 +229,10 @@ mod tests {
     fn rollback_to_keeps_the_target() {
         assert_eq!(rollback_to(&ledger(), "2").unwrap(), vec![2]);
         assert_eq!(rollback_to(&ledger(), "3").unwrap(), Vec::<usize>::new());
-        assert!(matches!(rollback_to(&ledger(), "5"), Err(PlanError::NotInEffect { .. })));
+        assert!(matches!(
+            rollback_to(&ledger(), "5"),
+            Err(PlanError::NotInEffect { .. })
+        ));
         assert_eq!(rollback_to(&ledger(), "1").unwrap(), vec![2, 1]);
     }
 

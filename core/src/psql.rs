@@ -25,9 +25,24 @@ pub type Variables = BTreeMap<String, String>;
 /// Variables psql sets itself when it connects or runs a query: a script
 /// may use them, and only the run knows their values.
 const RUNTIME_VARIABLES: &[&str] = &[
-    "AUTOCOMMIT", "DBNAME", "ENCODING", "HOST", "PORT", "USER", "VERSION", "VERSION_NAME", "VERSION_NUM",
-    "SERVER_VERSION_NAME", "SERVER_VERSION_NUM", "LAST_ERROR_MESSAGE", "LAST_ERROR_SQLSTATE", "ERROR", "SQLSTATE",
-    "ROW_COUNT", "SHELL_ERROR", "SHELL_EXIT_CODE",
+    "AUTOCOMMIT",
+    "DBNAME",
+    "ENCODING",
+    "HOST",
+    "PORT",
+    "USER",
+    "VERSION",
+    "VERSION_NAME",
+    "VERSION_NUM",
+    "SERVER_VERSION_NAME",
+    "SERVER_VERSION_NUM",
+    "LAST_ERROR_MESSAGE",
+    "LAST_ERROR_SQLSTATE",
+    "ERROR",
+    "SQLSTATE",
+    "ROW_COUNT",
+    "SHELL_ERROR",
+    "SHELL_EXIT_CODE",
 ];
 
 /// Meta-commands that send the query buffer: for the server they end a statement, like `;`.
@@ -96,7 +111,9 @@ impl Script {
     /// [`Script::text`]. Inside a substituted value: the start of the
     /// variable reference.
     pub fn original_offset(&self, processed: usize) -> usize {
-        let after = self.edits.partition_point(|e| e.processed.start <= processed);
+        let after = self
+            .edits
+            .partition_point(|e| e.processed.start <= processed);
         match after.checked_sub(1).map(|i| self.edits[i]) {
             None => processed,
             Some(e) if processed < e.processed.end => e.original.start,
@@ -136,7 +153,10 @@ pub fn blank(text: &mut String, span: Span) {
     if !text.is_char_boundary(start) || !text.is_char_boundary(end) {
         return;
     }
-    let blanked: String = text[start..end].bytes().map(|b| if b == b'\n' { '\n' } else { ' ' }).collect();
+    let blanked: String = text[start..end]
+        .bytes()
+        .map(|b| if b == b'\n' { '\n' } else { ' ' })
+        .collect();
     text.replace_range(start..end, &blanked);
 }
 
@@ -263,12 +283,19 @@ impl<'a> Scanner<'a> {
             out: Vec::with_capacity(src.len()),
             edits: Vec::new(),
             variables: variables.clone(),
-            runtime: RUNTIME_VARIABLES.iter().filter(|v| !variables.contains_key(**v)).map(|v| v.to_string()).collect(),
+            runtime: RUNTIME_VARIABLES
+                .iter()
+                .filter(|v| !variables.contains_key(**v))
+                .map(|v| v.to_string())
+                .collect(),
             unresolved: Vec::new(),
             includes: Vec::new(),
             includes_truncated: false,
             statements: Vec::new(),
-            current: Current { leading_words_only: true, ..Default::default() },
+            current: Current {
+                leading_words_only: true,
+                ..Default::default()
+            },
             copy_data_next_line: false,
             blanked_non_ascii: false,
             line: 1,
@@ -291,7 +318,11 @@ impl<'a> Scanner<'a> {
     fn blank_to(&mut self, to: usize) {
         let to = to.min(self.b.len());
         self.blanked_non_ascii |= !self.b[self.i..to].is_ascii();
-        self.out.extend(self.b[self.i..to].iter().map(|&c| if c == b'\n' { b'\n' } else { b' ' }));
+        self.out.extend(
+            self.b[self.i..to]
+                .iter()
+                .map(|&c| if c == b'\n' { b'\n' } else { b' ' }),
+        );
         self.i = to;
     }
 
@@ -301,8 +332,13 @@ impl<'a> Scanner<'a> {
         let original = Span::new(self.i, to);
         self.out.extend_from_slice(text.as_bytes());
         self.i = to;
-        if processed.end - processed.start != original.end - original.start || text.as_bytes() != &self.b[original.start..original.end] {
-            self.edits.push(Edit { processed, original });
+        if processed.end - processed.start != original.end - original.start
+            || text.as_bytes() != &self.b[original.start..original.end]
+        {
+            self.edits.push(Edit {
+                processed,
+                original,
+            });
         }
     }
 
@@ -310,7 +346,10 @@ impl<'a> Scanner<'a> {
     fn line_at(&mut self, pos: usize) -> usize {
         let pos = pos.min(self.b.len());
         if pos >= self.line_pos {
-            self.line += self.b[self.line_pos..pos].iter().filter(|&&c| c == b'\n').count();
+            self.line += self.b[self.line_pos..pos]
+                .iter()
+                .filter(|&&c| c == b'\n')
+                .count();
             self.line_pos = pos;
         }
         self.line
@@ -330,9 +369,18 @@ impl<'a> Scanner<'a> {
     }
 
     fn end_statement(&mut self, end: usize) {
-        let current = std::mem::replace(&mut self.current, Current { leading_words_only: true, ..Default::default() });
+        let current = std::mem::replace(
+            &mut self.current,
+            Current {
+                leading_words_only: true,
+                ..Default::default()
+            },
+        );
         if let Some(start) = current.start {
-            self.statements.push(StatementInfo { span: Span::new(start, end.max(start)), words: current.words });
+            self.statements.push(StatementInfo {
+                span: Span::new(start, end.max(start)),
+                words: current.words,
+            });
         }
         if current.copy_from_stdin {
             self.copy_data_next_line = true;
@@ -351,7 +399,9 @@ impl<'a> Scanner<'a> {
                     }
                 }
                 b'-' if self.peek(1) == Some(b'-') => {
-                    let end = self.src[self.i..].find('\n').map_or(self.b.len(), |j| self.i + j);
+                    let end = self.src[self.i..]
+                        .find('\n')
+                        .map_or(self.b.len(), |j| self.i + j);
                     self.copy_to(end);
                 }
                 b'/' if self.peek(1) == Some(b'*') => self.block_comment(),
@@ -394,7 +444,11 @@ impl<'a> Scanner<'a> {
                 c if c.is_ascii_digit() => {
                     let start = self.out.len();
                     let mut j = self.i;
-                    while j < self.b.len() && (self.b[j].is_ascii_alphanumeric() || self.b[j] == b'.' || self.b[j] == b'_') {
+                    while j < self.b.len()
+                        && (self.b[j].is_ascii_alphanumeric()
+                            || self.b[j] == b'.'
+                            || self.b[j] == b'_')
+                    {
                         j += 1;
                     }
                     self.copy_to(j);
@@ -417,13 +471,19 @@ impl<'a> Scanner<'a> {
         self.end_statement(end);
         let transaction_wrapper = match self.statements.as_slice() {
             [first, middle @ .., last]
-                if first.is_begin() && last.is_commit() && !middle.iter().any(StatementInfo::is_transaction_control) =>
+                if first.is_begin()
+                    && last.is_commit()
+                    && !middle.iter().any(StatementInfo::is_transaction_control) =>
             {
-                Some(TransactionWrapper { begin: first.span, commit: last.span })
+                Some(TransactionWrapper {
+                    begin: first.span,
+                    commit: last.span,
+                })
             }
             _ => None,
         };
-        let text = String::from_utf8(self.out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        let text = String::from_utf8(self.out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         Script {
             text,
             unresolved: self.unresolved,
@@ -503,7 +563,9 @@ impl<'a> Scanner<'a> {
         if self.b.get(j) == Some(&b'$') {
             let tag = &self.src[self.i..=j];
             let body = j + 1;
-            let end = self.src[body..].find(tag).map_or(self.b.len(), |k| body + k + tag.len());
+            let end = self.src[body..]
+                .find(tag)
+                .map_or(self.b.len(), |k| body + k + tag.len());
             self.copy_to(end);
         } else {
             let mut k = self.i + 1;
@@ -536,7 +598,10 @@ impl<'a> Scanner<'a> {
         if cur.leading_words_only && cur.words.len() < 4 {
             cur.words.push(word.to_ascii_uppercase());
         }
-        if cur.previous_was_from && is("STDIN") && cur.words.first().map(String::as_str) == Some("COPY") {
+        if cur.previous_was_from
+            && is("STDIN")
+            && cur.words.first().map(String::as_str) == Some("COPY")
+        {
             cur.copy_from_stdin = true;
         }
         cur.previous_was_from = is("FROM");
@@ -544,13 +609,19 @@ impl<'a> Scanner<'a> {
         if cur.identifier_count == 0 {
             cur.identifiers = [0; 4];
         }
-        if cur.identifier_count < 4 && ["CREATE", "FUNCTION", "PROCEDURE", "OR", "REPLACE"].iter().any(|k| is(k)) {
+        if cur.identifier_count < 4
+            && ["CREATE", "FUNCTION", "PROCEDURE", "OR", "REPLACE"]
+                .iter()
+                .any(|k| is(k))
+        {
             cur.identifiers[cur.identifier_count] = word.as_bytes()[0].to_ascii_lowercase();
         }
         cur.identifier_count += 1;
         let ids = cur.identifiers;
         let in_routine = ids[0] == b'c'
-            && (ids[1] == b'f' || ids[1] == b'p' || (ids[1] == b'o' && ids[2] == b'r' && (ids[3] == b'f' || ids[3] == b'p')));
+            && (ids[1] == b'f'
+                || ids[1] == b'p'
+                || (ids[1] == b'o' && ids[2] == b'r' && (ids[3] == b'f' || ids[3] == b'p')));
         if in_routine && cur.paren_depth == 0 {
             // CASE also ends with END, but matters only inside a BEGIN
             if is("BEGIN") || (is("CASE") && cur.begin_depth >= 1) {
@@ -613,13 +684,17 @@ impl<'a> Scanner<'a> {
             return;
         }
         // psql leaves an unknown :name as it is; `a[1:2]` and `a[lo:hi]` are array slices
-        let slice = quote.is_none() && (self.current.bracket_depth > 0 || name.as_bytes()[0].is_ascii_digit());
+        let slice = quote.is_none()
+            && (self.current.bracket_depth > 0 || name.as_bytes()[0].is_ascii_digit());
         if slice {
             self.copy_to(end);
             return;
         }
         if !self.runtime.contains(name) {
-            self.unresolved.push(VariableRef { name: name.to_owned(), offset: self.i });
+            self.unresolved.push(VariableRef {
+                name: name.to_owned(),
+                offset: self.i,
+            });
         }
         // the name in place of the reference keeps the statement parseable
         self.out.push(b' ');
@@ -817,7 +892,9 @@ impl<'a> Scanner<'a> {
     /// COPY … FROM STDIN data: lines up to one that is `\.`, all blanked.
     fn skip_copy_data(&mut self) {
         while self.i < self.b.len() {
-            let end = self.src[self.i..].find('\n').map_or(self.b.len(), |k| self.i + k);
+            let end = self.src[self.i..]
+                .find('\n')
+                .map_or(self.b.len(), |k| self.i + k);
             let is_end = self.src[self.i..end].trim_end() == "\\.";
             self.blank_to(end);
             if self.i < self.b.len() {
@@ -841,7 +918,10 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> Variables {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn plain(src: &str) -> Script {
@@ -858,8 +938,15 @@ mod tests {
         assert!(s.text.lines().next().unwrap().trim().is_empty());
         assert!(s.text.lines().nth(3).unwrap().trim().is_empty());
         assert!(!s.text.contains('\\'));
-        assert!(s.unresolved.is_empty(), "variables in meta-commands are psql's business: {:?}", s.unresolved);
-        assert_eq!(s.variables.get("ON_ERROR_STOP").map(String::as_str), Some("1"));
+        assert!(
+            s.unresolved.is_empty(),
+            "variables in meta-commands are psql's business: {:?}",
+            s.unresolved
+        );
+        assert_eq!(
+            s.variables.get("ON_ERROR_STOP").map(String::as_str),
+            Some("1")
+        );
     }
 
     #[test]
@@ -876,9 +963,17 @@ mod tests {
 
     #[test]
     fn variables_are_substituted_as_psql_does() {
-        let v = vars(&[("tbl", "orders"), ("val", "it's"), ("col", "Odd \"name\""), ("path", "a\\b")]);
+        let v = vars(&[
+            ("tbl", "orders"),
+            ("val", "it's"),
+            ("col", "Odd \"name\""),
+            ("path", "a\\b"),
+        ]);
         let s = preprocess("SELECT :'val', :\"col\" FROM :tbl WHERE x = :'path';", &v);
-        assert_eq!(s.text, "SELECT 'it''s', \"Odd \"\"name\"\"\" FROM orders WHERE x =  E'a\\\\b';");
+        assert_eq!(
+            s.text,
+            "SELECT 'it''s', \"Odd \"\"name\"\"\" FROM orders WHERE x =  E'a\\\\b';"
+        );
         assert!(s.unresolved.is_empty());
         // not in literals, identifiers, dollar quotes, comments, casts, named arguments
         let src = "SELECT ':tbl', \":tbl\", $$ :tbl $$, $f$ :tbl $f$, x::int, f(a := 1) -- :tbl\n/* :tbl /* :tbl */ :tbl */;";
@@ -887,7 +982,10 @@ mod tests {
         let src = "SELECT E'\\' :tbl', :tbl;";
         assert_eq!(preprocess(src, &v).text, "SELECT E'\\' :tbl', orders;");
         // :{?name} tests whether a variable is set
-        assert_eq!(preprocess("SELECT :{?tbl}, :{?nope};", &v).text, "SELECT TRUE, FALSE;");
+        assert_eq!(
+            preprocess("SELECT :{?tbl}, :{?nope};", &v).text,
+            "SELECT TRUE, FALSE;"
+        );
     }
 
     #[test]
@@ -897,7 +995,13 @@ mod tests {
         let lines: Vec<&str> = s.text.lines().collect();
         assert_eq!(lines[2], "SELECT 'hello world!' FROM accounts;");
         assert_eq!(lines[4], "SELECT * FROM  t;");
-        assert_eq!(s.unresolved, vec![VariableRef { name: "t".into(), offset: src.rfind(":t;").unwrap() }]);
+        assert_eq!(
+            s.unresolved,
+            vec![VariableRef {
+                name: "t".into(),
+                offset: src.rfind(":t;").unwrap()
+            }]
+        );
         // a value from a shell command is known only when psql runs
         let s = plain("\\set now `date`\nSELECT :'now';");
         assert!(s.unresolved.is_empty());
@@ -912,7 +1016,9 @@ mod tests {
         assert_eq!(names, vec!["tbl", "dflt"]);
         assert_eq!(&src[s.unresolved[0].offset..][..4], ":tbl");
         assert_eq!(&src[s.unresolved[1].offset..][..7], ":'dflt'");
-        assert!(s.text.contains("ALTER TABLE  tbl ADD COLUMN c int DEFAULT  'dflt';"));
+        assert!(s
+            .text
+            .contains("ALTER TABLE  tbl ADD COLUMN c int DEFAULT  'dflt';"));
         // psql's own variables are not the script's fault; array slices are not variables
         let s = plain("SELECT :'DBNAME', a[1:2], a[lo:hi] FROM t;");
         assert!(s.unresolved.is_empty(), "{:?}", s.unresolved);
@@ -924,7 +1030,10 @@ mod tests {
         let v = vars(&[("t", "a_much_longer_table_name"), ("e", "")]);
         let src = "SELECT :t, x FROM :e y;\nSELECT z;";
         let s = preprocess(src, &v);
-        assert_eq!(s.text, "SELECT a_much_longer_table_name, x FROM  y;\nSELECT z;");
+        assert_eq!(
+            s.text,
+            "SELECT a_much_longer_table_name, x FROM  y;\nSELECT z;"
+        );
         let x_processed = s.text.find(", x").unwrap() + 2;
         assert_eq!(s.original_offset(x_processed), src.find(", x").unwrap() + 2);
         let y = s.text.find(" y;").unwrap() + 1;
@@ -948,14 +1057,24 @@ mod tests {
         let src = "\\echo é \\\\ SELECT x;";
         let s = plain(src);
         let (xl, xc) = line_col(&s.text, s.text.find('x').unwrap());
-        assert_ne!((xl, xc), line_col(src, src.find('x').unwrap()), "the text itself counts differently");
-        assert_eq!(s.original_line_col(src, xl, xc), line_col(src, src.find('x').unwrap()));
+        assert_ne!(
+            (xl, xc),
+            line_col(src, src.find('x').unwrap()),
+            "the text itself counts differently"
+        );
+        assert_eq!(
+            s.original_line_col(src, xl, xc),
+            line_col(src, src.find('x').unwrap())
+        );
         let src = "BEGIN /* é */; SELECT y; COMMIT;";
         let mut s = plain(src);
         assert!(s.blank_transaction_wrapper());
         let (yl, yc) = line_col(&s.text, s.text.find('y').unwrap());
         assert_ne!((yl, yc), line_col(src, src.find('y').unwrap()));
-        assert_eq!(s.original_line_col(src, yl, yc), line_col(src, src.find('y').unwrap()));
+        assert_eq!(
+            s.original_line_col(src, yl, yc),
+            line_col(src, src.find('y').unwrap())
+        );
     }
 
     #[test]
@@ -963,26 +1082,68 @@ mod tests {
         let src = "\\set schema app\n\\i common/setup.sql\nSELECT 1;\n  \\ir 'sub dir/next.sql'\n\\include_relative x.sql\n";
         let s = plain(src);
         assert_eq!(s.includes.len(), 3);
-        assert_eq!((s.includes[0].path.as_str(), s.includes[0].relative, s.includes[0].line), ("common/setup.sql", false, 2));
-        assert_eq!(s.includes[0].variables.get("schema").map(String::as_str), Some("app"));
-        assert_eq!((s.includes[1].path.as_str(), s.includes[1].relative, s.includes[1].line), ("sub dir/next.sql", true, 4));
+        assert_eq!(
+            (
+                s.includes[0].path.as_str(),
+                s.includes[0].relative,
+                s.includes[0].line
+            ),
+            ("common/setup.sql", false, 2)
+        );
+        assert_eq!(
+            s.includes[0].variables.get("schema").map(String::as_str),
+            Some("app")
+        );
+        assert_eq!(
+            (
+                s.includes[1].path.as_str(),
+                s.includes[1].relative,
+                s.includes[1].line
+            ),
+            ("sub dir/next.sql", true, 4)
+        );
         assert!(s.includes[2].relative);
         assert!(s.text.trim() == "SELECT 1;");
     }
 
     #[test]
     fn transaction_wrapper_is_found_and_blanked() {
-        for (begin, commit) in [("BEGIN;", "COMMIT;"), ("begin transaction isolation level serializable;", "end;"),
-                                ("START TRANSACTION;", "COMMIT WORK;"), ("BEGIN;", "COMMIT")] {
+        for (begin, commit) in [
+            ("BEGIN;", "COMMIT;"),
+            ("begin transaction isolation level serializable;", "end;"),
+            ("START TRANSACTION;", "COMMIT WORK;"),
+            ("BEGIN;", "COMMIT"),
+        ] {
             let src = format!("-- migration 12\n\\set ON_ERROR_STOP 1\n{begin}\nCREATE TABLE t (a int);\nCREATE INDEX ON t (a);\n{commit}\n-- done\n");
             let mut s = plain(&src);
-            let w = s.transaction_wrapper.unwrap_or_else(|| panic!("{begin} … {commit}"));
-            assert_eq!(w.begin.text(&s.text).trim_end_matches(';'), begin.trim_end_matches(';'));
-            assert_eq!(w.commit.text(&s.text).trim_end_matches(';'), commit.trim_end_matches(';'));
+            let w = s
+                .transaction_wrapper
+                .unwrap_or_else(|| panic!("{begin} … {commit}"));
+            assert_eq!(
+                w.begin.text(&s.text).trim_end_matches(';'),
+                begin.trim_end_matches(';')
+            );
+            assert_eq!(
+                w.commit.text(&s.text).trim_end_matches(';'),
+                commit.trim_end_matches(';')
+            );
             assert!(s.blank_transaction_wrapper());
             assert_eq!(s.text.len(), src.len());
-            let sql: Vec<&str> = s.text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-            assert_eq!(sql, vec!["-- migration 12", "CREATE TABLE t (a int);", "CREATE INDEX ON t (a);", "-- done"]);
+            let sql: Vec<&str> = s
+                .text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            assert_eq!(
+                sql,
+                vec![
+                    "-- migration 12",
+                    "CREATE TABLE t (a int);",
+                    "CREATE INDEX ON t (a);",
+                    "-- done"
+                ]
+            );
         }
         for src in [
             "BEGIN; CREATE TABLE t (a int); COMMIT; BEGIN; DROP TABLE x; COMMIT;",
@@ -1017,13 +1178,22 @@ mod tests {
         assert_eq!(lines[4], "SELECT  'y';");
         assert!(lines[5..8].iter().all(|l| l.trim().is_empty()), "{lines:?}");
         assert_eq!(lines[8], "SELECT 3;");
-        assert_eq!(s.unresolved.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), vec!["y"]);
+        assert_eq!(
+            s.unresolved
+                .iter()
+                .map(|u| u.name.as_str())
+                .collect::<Vec<_>>(),
+            vec!["y"]
+        );
     }
 
     #[test]
     fn hostile_input_is_scanned_without_panics() {
         let v = vars(&[("a", "1")]);
-        let huge = format!("SELECT :a;\n{}", "CREATE TABLE t (a int); -- :a\n".repeat(50_000));
+        let huge = format!(
+            "SELECT :a;\n{}",
+            "CREATE TABLE t (a int); -- :a\n".repeat(50_000)
+        );
         let s = preprocess(&huge, &v);
         assert_eq!(s.text.len(), huge.len() - 1);
         for src in [

@@ -43,7 +43,12 @@ pub struct Locator<'a> {
 
 impl<'a> Locator<'a> {
     pub fn new(src: &'a str) -> Self {
-        Locator { src, offset: 0, line: 1, col: 1 }
+        Locator {
+            src,
+            offset: 0,
+            line: 1,
+            col: 1,
+        }
     }
 
     pub fn line_col(&mut self, byte_offset: usize) -> (usize, usize) {
@@ -69,7 +74,10 @@ pub fn char_to_byte(src: &str, char_pos: usize) -> usize {
     if char_pos <= 1 {
         return 0;
     }
-    src.char_indices().nth(char_pos - 1).map(|(i, _)| i).unwrap_or(src.len())
+    src.char_indices()
+        .nth(char_pos - 1)
+        .map(|(i, _)| i)
+        .unwrap_or(src.len())
 }
 
 fn floor_char_boundary(src: &str, mut i: usize) -> usize {
@@ -120,7 +128,11 @@ pub fn skip_trivia(src: &str, from: usize) -> usize {
 /// convention for the last statement).
 pub fn statement_span(src: &str, location: usize, len: usize) -> Span {
     let start = location.min(src.len());
-    let raw_end = if len == 0 { src.len() } else { (start + len).min(src.len()) };
+    let raw_end = if len == 0 {
+        src.len()
+    } else {
+        (start + len).min(src.len())
+    };
     let start = skip_trivia(src, start).min(raw_end);
     let mut end = raw_end;
     let bytes = src.as_bytes();

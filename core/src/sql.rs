@@ -25,8 +25,15 @@ pub fn quote_literal(value: &str) -> String {
 pub fn carries_secrets(tag: &str) -> bool {
     matches!(
         tag,
-        "CREATE ROLE" | "ALTER ROLE" | "CREATE USER MAPPING" | "ALTER USER MAPPING" | "CREATE SERVER"
-            | "ALTER SERVER" | "ALTER SYSTEM" | "CREATE SUBSCRIPTION" | "ALTER SUBSCRIPTION"
+        "CREATE ROLE"
+            | "ALTER ROLE"
+            | "CREATE USER MAPPING"
+            | "ALTER USER MAPPING"
+            | "CREATE SERVER"
+            | "ALTER SERVER"
+            | "ALTER SYSTEM"
+            | "CREATE SUBSCRIPTION"
+            | "ALTER SUBSCRIPTION"
     )
 }
 
@@ -47,7 +54,9 @@ pub fn redact_literals(statement: &str) -> String {
                 i = statement[i..].find('\n').map_or(b.len(), |n| i + n);
             }
             b'/' if b.get(i + 1) == Some(&b'*') => {
-                i = statement[i + 2..].find("*/").map_or(b.len(), |n| i + 2 + n + 2);
+                i = statement[i + 2..]
+                    .find("*/")
+                    .map_or(b.len(), |n| i + 2 + n + 2);
             }
             b'"' => {
                 i += 1;
@@ -67,7 +76,12 @@ pub fn redact_literals(statement: &str) -> String {
                 // E'..' (backslash escapes) when the letter before is E.
                 let mut start = i;
                 let escapes = i > 0 && matches!(b[i - 1], b'e' | b'E');
-                if i > 0 && matches!(b[i - 1], b'e' | b'E' | b'b' | b'B' | b'x' | b'X' | b'n' | b'N') {
+                if i > 0
+                    && matches!(
+                        b[i - 1],
+                        b'e' | b'E' | b'b' | b'B' | b'x' | b'X' | b'n' | b'N'
+                    )
+                {
                     start = i - 1;
                 }
                 if i > 1 && b[i - 1] == b'&' && matches!(b[i - 2], b'u' | b'U') {
@@ -97,13 +111,17 @@ pub fn redact_literals(statement: &str) -> String {
                 // $tag$ ... $tag$ (a tag is empty or an identifier; $1 is a parameter)
                 let rest = &statement[i + 1..];
                 let tag_len = rest.find('$').filter(|&n| {
-                    rest[..n].chars().enumerate().all(|(k, c)| c == '_' || c.is_alphabetic() || (k > 0 && c.is_ascii_digit()))
+                    rest[..n].chars().enumerate().all(|(k, c)| {
+                        c == '_' || c.is_alphabetic() || (k > 0 && c.is_ascii_digit())
+                    })
                 });
                 match tag_len {
                     Some(n) => {
                         let delim = &statement[i..i + n + 2];
                         let body = i + n + 2;
-                        let end = statement[body..].find(delim).map_or(b.len(), |k| body + k + delim.len());
+                        let end = statement[body..]
+                            .find(delim)
+                            .map_or(b.len(), |k| body + k + delim.len());
                         out.push_str(&statement[copied..i]);
                         out.push_str(REDACTED);
                         i = end;
@@ -150,13 +168,24 @@ pub fn redact_logged(tag: &str, statement: &str) -> String {
 
 fn first_word(s: &str) -> &str {
     let s = s.trim_start();
-    let end = s.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(s.len());
+    let end = s
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .unwrap_or(s.len());
     &s[..end]
 }
 
 /// Does `statement` name a command that can carry credentials?
 fn mentions_secrets(statement: &str) -> bool {
-    const WORDS: [&str; 8] = ["password", "role", "user", "mapping", "server", "system", "subscription", "connection"];
+    const WORDS: [&str; 8] = [
+        "password",
+        "role",
+        "user",
+        "mapping",
+        "server",
+        "system",
+        "subscription",
+        "connection",
+    ];
     let lower = statement.to_ascii_lowercase();
     let b = lower.as_bytes();
     let is_word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
@@ -174,7 +203,10 @@ mod tests {
     #[test]
     fn literals_are_quoted_like_the_server() {
         assert_eq!(quote_literal("it's"), "'it''s'");
-        assert_eq!(quote_literal(r"a\'; DROP TABLE t; --"), r"E'a\\''; DROP TABLE t; --'");
+        assert_eq!(
+            quote_literal(r"a\'; DROP TABLE t; --"),
+            r"E'a\\''; DROP TABLE t; --'"
+        );
         assert_eq!(quote_literal(""), "''");
     }
 
@@ -183,7 +215,10 @@ mod tests {
         let s = "ALTER ROLE alice PASSWORD 's3cret' VALID UNTIL '2030-01-01'";
         let r = redact_statement("ALTER ROLE", s);
         assert!(!r.contains("s3cret"), "{r}");
-        assert!(r.starts_with("ALTER ROLE alice PASSWORD '[redacted]'"), "{r}");
+        assert!(
+            r.starts_with("ALTER ROLE alice PASSWORD '[redacted]'"),
+            "{r}"
+        );
         let m = "CREATE USER MAPPING FOR bob SERVER s OPTIONS (user 'bob', password E'p\\'w')";
         let r = redact_statement("CREATE USER MAPPING", m);
         assert!(!r.contains("p\\'w") && !r.contains("'bob'"), "{r}");
@@ -202,7 +237,10 @@ mod tests {
         let own = "CREATE TABLE users (password text DEFAULT 'x')";
         assert_eq!(redact_logged("CREATE TABLE", own), own);
         assert!(!redact_logged("ALTER ROLE", "ALTER ROLE a PASSWORD 'p'").contains("'p'"));
-        assert_eq!(redact_logged("CREATE TABLE", "SELECT make_users()"), "SELECT make_users()");
+        assert_eq!(
+            redact_logged("CREATE TABLE", "SELECT make_users()"),
+            "SELECT make_users()"
+        );
     }
 
     #[test]
@@ -213,7 +251,9 @@ mod tests {
 
     #[test]
     fn hostile_text_does_not_panic() {
-        for s in ["'", "E'\\", "$", "$a", "$a$", "/*", "--", "\"", "U&'", "é'é", "'é\\"] {
+        for s in [
+            "'", "E'\\", "$", "$a", "$a$", "/*", "--", "\"", "U&'", "é'é", "'é\\",
+        ] {
             let r = redact_literals(s);
             assert!(!r.contains("é\\") || s == "é'é");
         }

@@ -45,7 +45,10 @@ pub fn validate(version: &str) -> Result<(), String> {
         return Err("the version is empty".into());
     }
     if version.len() > 200 {
-        return Err(format!("the version is {} bytes long; the limit is 200", version.len()));
+        return Err(format!(
+            "the version is {} bytes long; the limit is 200",
+            version.len()
+        ));
     }
     if version.chars().any(|c| c.is_control()) {
         return Err("the version contains control characters".into());
@@ -67,7 +70,10 @@ mod tests {
 
     #[test]
     fn numbers_sort_by_value() {
-        assert_eq!(sorted(vec!["10", "2", "1", "100"]), vec!["1", "2", "10", "100"]);
+        assert_eq!(
+            sorted(vec!["10", "2", "1", "100"]),
+            vec!["1", "2", "10", "100"]
+        );
     }
 
     #[test]
@@ -95,7 +101,10 @@ mod tests {
 
     #[test]
     fn mixed_prefixes() {
-        assert_eq!(sorted(vec!["v10_b", "v2_a", "v2_b"]), vec!["v2_a", "v2_b", "v10_b"]);
+        assert_eq!(
+            sorted(vec!["v10_b", "v2_a", "v2_b"]),
+            vec!["v2_a", "v2_b", "v10_b"]
+        );
         assert!(sort_key("1.10") > sort_key("1.9"));
     }
 

@@ -7,4 +7,8 @@ pub mod functions;
 pub mod profile;
 pub mod verify;
 
-pgrx::extension_sql_file!("../../sql/50_anon.sql", name = "anon", requires = ["ledger"]);
+pgrx::extension_sql_file!(
+    "../../sql/50_anon.sql",
+    name = "anon",
+    requires = ["ledger"]
+);

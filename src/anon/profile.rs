@@ -23,9 +23,15 @@ fn strategies() -> TableIterator<
         name!(description, String),
     ),
 > {
-    TableIterator::new(
-        STRATEGIES.iter().map(|s| (s.name.into(), s.options.into(), s.injective, s.reversible, s.description.into())),
-    )
+    TableIterator::new(STRATEGIES.iter().map(|s| {
+        (
+            s.name.into(),
+            s.options.into(),
+            s.injective,
+            s.reversible,
+            s.description.into(),
+        )
+    }))
 }
 
 /// Declare a profile. Its salt, when given, is readable only by its owner
@@ -37,19 +43,31 @@ fn create_profile(name: Option<String>, salt: default!(Option<String>, "NULL")) 
     let name = require(name, F, "name")?;
     require_admin(F)?;
     if name.trim().is_empty() {
-        return fail(Error::new(Kind::InvalidArgument, "a profile's name cannot be empty")
-            .detail("Profiles are named in add_rule, anonymize and anonymized.")
-            .hint("Pass a name such as 'qa'."));
+        return fail(
+            Error::new(Kind::InvalidArgument, "a profile's name cannot be empty")
+                .detail("Profiles are named in add_rule, anonymize and anonymized.")
+                .hint("Pass a name such as 'qa'."),
+        );
     }
     if salt.as_deref().is_some_and(|s| s.len() < 8) {
         return fail(Error::new(Kind::InvalidArgument, "the salt is too short")
             .detail("A short salt lets masked values be recomputed from guesses.")
             .hint("Use at least 16 random characters, e.g. encode(gen_random_bytes(24), 'base64')."));
     }
-    if first_value::<bool>("SELECT true FROM confiture.anon_profiles WHERE name = $1", &[name.clone().into()])?.is_some() {
-        return fail(Error::new(Kind::DuplicateObject, format!("profile {name} already exists"))
+    if first_value::<bool>(
+        "SELECT true FROM confiture.anon_profiles WHERE name = $1",
+        &[name.clone().into()],
+    )?
+    .is_some()
+    {
+        return fail(
+            Error::new(
+                Kind::DuplicateObject,
+                format!("profile {name} already exists"),
+            )
             .detail("Profile names are unique.")
-            .hint("Add rules to it with confiture.add_rule, or choose another name."));
+            .hint("Add rules to it with confiture.add_rule, or choose another name."),
+        );
     }
     // No salt given: a random 256-bit one, never a shared default.
     let salt = match salt {
@@ -71,21 +89,31 @@ fn create_profile(name: Option<String>, salt: default!(Option<String>, "NULL")) 
 fn random_salt() -> Result<String> {
     let mut buf = [0u8; 32];
     if !unsafe { pg_sys::pg_strong_random(buf.as_mut_ptr().cast(), buf.len()) } {
-        return fail(Error::new(Kind::Internal, "could not generate a random salt")
-            .detail("pg_strong_random failed.")
-            .hint("Pass a salt to confiture.create_profile."));
+        return fail(
+            Error::new(Kind::Internal, "could not generate a random salt")
+                .detail("pg_strong_random failed.")
+                .hint("Pass a salt to confiture.create_profile."),
+        );
     }
     Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// The profile's owner; an error when it does not exist.
 fn profile_owner(name: &str) -> Result<pg_sys::Oid> {
-    let owner = first_value::<String>("SELECT owner::text FROM confiture.anon_profiles WHERE name = $1", &[name.into()])?;
+    let owner = first_value::<String>(
+        "SELECT owner::text FROM confiture.anon_profiles WHERE name = $1",
+        &[name.into()],
+    )?;
     match owner {
         Some(o) => Ok(crate::security::role_oid(&o).unwrap_or(pg_sys::InvalidOid)),
-        None => fail(Error::new(Kind::UndefinedObject, format!("anonymization profile {name} does not exist"))
+        None => fail(
+            Error::new(
+                Kind::UndefinedObject,
+                format!("anonymization profile {name} does not exist"),
+            )
             .detail("confiture.anon_profiles has no profile of that name.")
-            .hint("Create it with confiture.create_profile(name, salt).")),
+            .hint("Create it with confiture.create_profile(name, salt)."),
+        ),
     }
 }
 
@@ -97,7 +125,11 @@ fn require_profile(name: &str) -> Result<()> {
 /// of the owning role, or a superuser) may change or use them.
 fn require_profile_owner(name: &str) -> Result<pg_sys::Oid> {
     let owner = profile_owner(name)?;
-    crate::security::require_privs_of(crate::security::invoker(), owner, &format!("anonymization profile {name}"))?;
+    crate::security::require_privs_of(
+        crate::security::invoker(),
+        owner,
+        &format!("anonymization profile {name}"),
+    )?;
     Ok(owner)
 }
 
@@ -108,18 +140,27 @@ fn profile_salt(profile: Option<String>) -> Result<String> {
     let _entered = crate::security::enter();
     let profile = require(profile, "confiture.profile_salt", "profile")?;
     require_profile_owner(&profile).map_err(|_| {
-        Error::new(Kind::InsufficientPrivilege, format!("permission denied for the salt of profile {profile}"))
-            .detail("Only its owner and superusers may use a profile's salt.")
-            .hint("Ask the owner, or a superuser, to run it.")
+        Error::new(
+            Kind::InsufficientPrivilege,
+            format!("permission denied for the salt of profile {profile}"),
+        )
+        .detail("Only its owner and superusers may use a profile's salt.")
+        .hint("Ask the owner, or a superuser, to run it.")
     })?;
     let salt = crate::security::as_owner(|| {
-        first_value::<String>("SELECT salt FROM confiture.anon_profiles WHERE name = $1", &[profile.clone().into()])
+        first_value::<String>(
+            "SELECT salt FROM confiture.anon_profiles WHERE name = $1",
+            &[profile.clone().into()],
+        )
     })?;
     salt.ok_or_else(|| {
-        Error::new(Kind::InvalidArgument, format!("profile {profile} has no salt"))
-            .detail("Masking is deterministic under a salt.")
-            .hint("Create the profile again with a salt.")
-            .into()
+        Error::new(
+            Kind::InvalidArgument,
+            format!("profile {profile} has no salt"),
+        )
+        .detail("Masking is deterministic under a salt.")
+        .hint("Create the profile again with a salt.")
+        .into()
     })
 }
 
@@ -136,10 +177,13 @@ fn column(table: &str, column: &str) -> Result<(String, String, bool)> {
         &[table.into(), column.into()],
     )?;
     let Some(JsonB(v)) = found else {
-        return Err(Error::new(Kind::UndefinedColumn, format!("column {column} of {table} does not exist"))
-            .detail("A rule names a column of the table.")
-            .hint(format!("\\d {table} lists its columns."))
-            .into());
+        return Err(Error::new(
+            Kind::UndefinedColumn,
+            format!("column {column} of {table} does not exist"),
+        )
+        .detail("A rule names a column of the table.")
+        .hint(format!("\\d {table} lists its columns."))
+        .into());
     };
     Ok((
         v["quoted"].as_str().unwrap_or_default().to_owned(),
@@ -174,9 +218,18 @@ fn add_rule(
     let options = require(options, F, "options")?.0;
     require_admin(F)?;
     require_profile_owner(&profile)?;
-    let table_name = first_value::<String>("SELECT $1::regclass::text", &[table.into()])?.unwrap_or_default();
+    let table_name =
+        first_value::<String>("SELECT $1::regclass::text", &[table.into()])?.unwrap_or_default();
     let (quoted, type_name, unique) = self::column(&table_name, &column_name)?;
-    if let Err(e) = rules::expression(&strategy, &options, &Column { quoted: &quoted, type_name: &type_name }, "$1") {
+    if let Err(e) = rules::expression(
+        &strategy,
+        &options,
+        &Column {
+            quoted: &quoted,
+            type_name: &type_name,
+        },
+        "$1",
+    ) {
         return Err(rule_error(e, &table_name, &column_name).into());
     }
     let info = confiture_core::anon::strategy(&strategy).expect("validated above");
@@ -189,9 +242,14 @@ fn add_rule(
     if let Some(cond) = &condition {
         let probe = format!("SELECT ({cond})::boolean FROM {table_name} LIMIT 0");
         if let Err(e) = crate::ddl::parse::parse(&probe) {
-            return fail(Error::new(Kind::SyntaxError, format!("the rule's condition does not parse: {}", e.message))
+            return fail(
+                Error::new(
+                    Kind::SyntaxError,
+                    format!("the rule's condition does not parse: {}", e.message),
+                )
                 .detail(format!("It is used as: {probe}"))
-                .hint("Write a boolean SQL expression over the row's columns, e.g. NOT internal."));
+                .hint("Write a boolean SQL expression over the row's columns, e.g. NOT internal."),
+            );
         }
     }
     crate::security::as_owner(|| {
@@ -247,7 +305,10 @@ fn skip_table(profile: Option<String>, table: Option<pg_sys::Oid>) -> Result<boo
 }
 
 /// One table's rules: (quoted column, expression, condition).
-pub fn table_rules(profile: &str, table: &str) -> Result<Vec<(String, String, Option<String>, String)>> {
+pub fn table_rules(
+    profile: &str,
+    table: &str,
+) -> Result<Vec<(String, String, Option<String>, String)>> {
     let rows = Spi::connect_mut(|c| {
         c.update(
             "SELECT column_name::text, strategy, options, condition FROM confiture.anon_rules
@@ -269,8 +330,16 @@ pub fn table_rules(profile: &str, table: &str) -> Result<Vec<(String, String, Op
     let mut out = Vec::with_capacity(rows.len());
     for (col, strategy, options, condition) in rows {
         let (quoted, type_name, _) = column(table, &col)?;
-        let expr = rules::expression(&strategy, &options, &Column { quoted: &quoted, type_name: &type_name }, "$1")
-            .map_err(|e| rule_error(e, table, &col))?;
+        let expr = rules::expression(
+            &strategy,
+            &options,
+            &Column {
+                quoted: &quoted,
+                type_name: &type_name,
+            },
+            "$1",
+        )
+        .map_err(|e| rule_error(e, table, &col))?;
         let expr = match &condition {
             Some(c) => format!("CASE WHEN ({c}) THEN {expr} ELSE {quoted} END"),
             None => expr,
@@ -292,7 +361,8 @@ fn masking_query(table: Option<pg_sys::Oid>, profile: Option<String>) -> Result<
     let table = require(table, F, "table")?;
     let profile = require(profile, F, "profile")?;
     require_profile(&profile)?;
-    let table_name = first_value::<String>("SELECT $1::regclass::text", &[table.into()])?.unwrap_or_default();
+    let table_name =
+        first_value::<String>("SELECT $1::regclass::text", &[table.into()])?.unwrap_or_default();
     let rules = table_rules(&profile, &table_name)?;
     let columns = Spi::connect_mut(|c| {
         c.update(
@@ -357,7 +427,14 @@ fn anonymize(
     profile: Option<String>,
     table: default!(Option<pg_sys::Oid>, "NULL"),
 ) -> Result<
-    TableIterator<'static, (name!(table_name, String), name!(rows, i64), name!(duration, pgrx::datum::Interval))>,
+    TableIterator<
+        'static,
+        (
+            name!(table_name, String),
+            name!(rows, i64),
+            name!(duration, pgrx::datum::Interval),
+        ),
+    >,
 > {
     let _entered = crate::security::enter();
     const F: &str = "confiture.anonymize";
@@ -371,10 +448,17 @@ fn anonymize(
             .detail(broken.join("; "))
             .hint("Mask both sides of each foreign key with the same strategy and options (and no condition)."));
     }
-    let salt = first_value::<String>("SELECT confiture.profile_salt($1)", &[profile.clone().into()])?.ok_or_else(|| {
-        Error::new(Kind::InvalidArgument, format!("profile {profile} has no salt and confiture.anon_salt is not set"))
-            .detail("Masking is deterministic under a salt.")
-            .hint("Create the profile with a salt, or set confiture.anon_salt.")
+    let salt = first_value::<String>(
+        "SELECT confiture.profile_salt($1)",
+        &[profile.clone().into()],
+    )?
+    .ok_or_else(|| {
+        Error::new(
+            Kind::InvalidArgument,
+            format!("profile {profile} has no salt and confiture.anon_salt is not set"),
+        )
+        .detail("Masking is deterministic under a salt.")
+        .hint("Create the profile with a salt, or set confiture.anon_salt.")
     })?;
     let tables: Vec<String> = Spi::connect_mut(|c| {
         c.update(
@@ -403,22 +487,38 @@ fn anonymize(
     // A superuser pauses every trigger (replica mode); anyone else cannot,
     // so the foreign keys involved are deferred until the tables are masked.
     let superuser = crate::security::is_superuser(crate::security::current_role());
-    let deferred = if fk_involved && !superuser { defer_foreign_keys(&tables, owner)? } else { Vec::new() };
+    let deferred = if fk_involved && !superuser {
+        defer_foreign_keys(&tables, owner)?
+    } else {
+        Vec::new()
+    };
     if fk_involved && superuser {
         Spi::run("SET LOCAL session_replication_role = replica").map_err(Error::from)?;
     }
     let mut out = Vec::with_capacity(tables.len());
     for t in &tables {
         let rules = table_rules(&profile, t)?;
-        let set: Vec<String> = rules.iter().map(|(c, e, ..)| format!("{c} = {e}")).collect();
+        let set: Vec<String> = rules
+            .iter()
+            .map(|(c, e, ..)| format!("{c} = {e}"))
+            .collect();
         let started = Instant::now();
         let rows = crate::security::as_role(owner, || {
             Spi::connect_mut(|c| {
-                c.update(&format!("UPDATE {t} SET {}", set.join(", ")), None, &[salt.clone().into()]).map(|r| r.len() as i64)
+                c.update(
+                    &format!("UPDATE {t} SET {}", set.join(", ")),
+                    None,
+                    &[salt.clone().into()],
+                )
+                .map(|r| r.len() as i64)
             })
         })
         .map_err(Error::from)?;
-        out.push((t.clone(), rows, pgrx::datum::Interval::from_micros(started.elapsed().as_micros() as i64)));
+        out.push((
+            t.clone(),
+            rows,
+            pgrx::datum::Interval::from_micros(started.elapsed().as_micros() as i64),
+        ));
     }
     if fk_involved && superuser {
         Spi::run("SET LOCAL session_replication_role = origin").map_err(Error::from)?;
@@ -449,7 +549,9 @@ fn defer_foreign_keys(tables: &[String], owner: pg_sys::Oid) -> Result<Vec<(Stri
     .map_err(Error::from)?;
     crate::security::as_role(owner, || {
         for (t, k) in &fks {
-            Spi::run(&format!("ALTER TABLE {t} ALTER CONSTRAINT {k} DEFERRABLE INITIALLY IMMEDIATE"))?;
+            Spi::run(&format!(
+                "ALTER TABLE {t} ALTER CONSTRAINT {k} DEFERRABLE INITIALLY IMMEDIATE"
+            ))?;
             Spi::run(&format!("SET CONSTRAINTS {}.{k} DEFERRED", schema_of(t)))?;
         }
         Ok::<_, pgrx::spi::SpiError>(())
@@ -478,7 +580,9 @@ fn restore_foreign_keys(fks: &[(String, String)], owner: pg_sys::Oid) -> Result<
             Spi::run(&format!("SET CONSTRAINTS {}.{k} IMMEDIATE", schema_of(t)))?;
         }
         for (t, k) in fks {
-            Spi::run(&format!("ALTER TABLE {t} ALTER CONSTRAINT {k} NOT DEFERRABLE"))?;
+            Spi::run(&format!(
+                "ALTER TABLE {t} ALTER CONSTRAINT {k} NOT DEFERRABLE"
+            ))?;
         }
         Ok::<_, pgrx::spi::SpiError>(())
     })
@@ -494,9 +598,16 @@ fn verify_foreign_keys(tables: &[String]) -> Result<()> {
         &[tables.to_vec().into()],
     )?;
     if let Some(names) = broken {
-        return fail(Error::new(Kind::ForeignKeyViolation, format!("masking broke foreign keys: {names}"))
-            .detail("Some referencing rows no longer find their referenced key; nothing was changed.")
-            .hint("Mask both sides of each foreign key with the same strategy, options and salt."));
+        return fail(
+            Error::new(
+                Kind::ForeignKeyViolation,
+                format!("masking broke foreign keys: {names}"),
+            )
+            .detail(
+                "Some referencing rows no longer find their referenced key; nothing was changed.",
+            )
+            .hint("Mask both sides of each foreign key with the same strategy, options and salt."),
+        );
     }
     Ok(())
 }

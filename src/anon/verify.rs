@@ -13,8 +13,20 @@ fn count(sql: &str, salt: &str) -> Result<i64> {
     Ok(first_value::<i64>(sql, &[salt.to_owned().into()])?.unwrap_or(0))
 }
 
-fn row(check: &str, table: Option<&str>, column: Option<&str>, ok: bool, detail: String) -> CheckRow {
-    (check.into(), table.map(str::to_owned), column.map(str::to_owned), if ok { "ok" } else { "fail" }.into(), detail)
+fn row(
+    check: &str,
+    table: Option<&str>,
+    column: Option<&str>,
+    ok: bool,
+    detail: String,
+) -> CheckRow {
+    (
+        check.into(),
+        table.map(str::to_owned),
+        column.map(str::to_owned),
+        if ok { "ok" } else { "fail" }.into(),
+        detail,
+    )
 }
 
 /// Check a profile on a sample of rows: masked values differ, hashing is
@@ -42,7 +54,11 @@ fn verify_profile(
     const F: &str = "confiture.verify_profile";
     let profile = require(profile, F, "profile")?;
     let n = require(sample, F, "sample")?.max(1);
-    let salt = first_value::<String>("SELECT confiture.profile_salt($1)", &[profile.clone().into()])?.unwrap_or_default();
+    let salt = first_value::<String>(
+        "SELECT confiture.profile_salt($1)",
+        &[profile.clone().into()],
+    )?
+    .unwrap_or_default();
     let mut out: Vec<CheckRow> = Vec::new();
 
     let tables: Vec<String> = Spi::connect_mut(|c| {
@@ -66,24 +82,62 @@ fn verify_profile(
             .filter(|(.., s)| s != "preserve")
             .map(|(_, e, ..)| format!("coalesce(({e})::text, '')"))
             .collect();
-        let all_masked = if all_masked.is_empty() { "''".to_owned() } else { all_masked.join(" || '|' || ") };
+        let all_masked = if all_masked.is_empty() {
+            "''".to_owned()
+        } else {
+            all_masked.join(" || '|' || ")
+        };
         for (col, expr, condition, strategy) in &rules {
-            let scope = condition.as_deref().map(|c| format!(" WHERE ({c})")).unwrap_or_default();
+            let scope = condition
+                .as_deref()
+                .map(|c| format!(" WHERE ({c})"))
+                .unwrap_or_default();
             let sampled = format!("(SELECT * FROM {t}{scope} LIMIT {n}) r");
             let cname = col.trim_matches('"');
             if strategy != "preserve" && strategy != "null" {
                 let same = count(&format!("SELECT count(*) FROM {sampled} WHERE {col} IS NOT NULL AND ({expr}) IS NOT DISTINCT FROM {col}"), &salt)?;
-                out.push(row("masked_values_differ", Some(t), Some(cname), same == 0, format!("{same} sampled value(s) unchanged")));
+                out.push(row(
+                    "masked_values_differ",
+                    Some(t),
+                    Some(cname),
+                    same == 0,
+                    format!("{same} sampled value(s) unchanged"),
+                ));
                 let leaks = count(&format!(
                     "SELECT count(*) FROM {sampled} WHERE {col} IS NOT NULL AND length({col}::text) >= 4
                         AND strpos({all_masked}, {col}::text) > 0"), &salt)?;
-                out.push(row("no_original_in_masked_row", Some(t), Some(cname), leaks == 0,
-                    format!("{leaks} sampled row(s) still contain the original value")));
+                out.push(row(
+                    "no_original_in_masked_row",
+                    Some(t),
+                    Some(cname),
+                    leaks == 0,
+                    format!("{leaks} sampled row(s) still contain the original value"),
+                ));
             }
-            let unstable = count(&format!("SELECT count(*) FROM {sampled} WHERE ({expr}) IS DISTINCT FROM ({expr})"), &salt)?;
-            out.push(row("deterministic", Some(t), Some(cname), unstable == 0, format!("{unstable} value(s) masked differently twice")));
-            let nulls = count(&format!("SELECT count(*) FROM {sampled} WHERE {col} IS NULL AND ({expr}) IS NOT NULL"), &salt)?;
-            out.push(row("nulls_stay_null", Some(t), Some(cname), nulls == 0, format!("{nulls} NULL(s) became values")));
+            let unstable = count(
+                &format!("SELECT count(*) FROM {sampled} WHERE ({expr}) IS DISTINCT FROM ({expr})"),
+                &salt,
+            )?;
+            out.push(row(
+                "deterministic",
+                Some(t),
+                Some(cname),
+                unstable == 0,
+                format!("{unstable} value(s) masked differently twice"),
+            ));
+            let nulls = count(
+                &format!(
+                    "SELECT count(*) FROM {sampled} WHERE {col} IS NULL AND ({expr}) IS NOT NULL"
+                ),
+                &salt,
+            )?;
+            out.push(row(
+                "nulls_stay_null",
+                Some(t),
+                Some(cname),
+                nulls == 0,
+                format!("{nulls} NULL(s) became values"),
+            ));
             let unique = first_value::<bool>(
                 "SELECT EXISTS (SELECT FROM pg_catalog.pg_index i JOIN pg_catalog.pg_attribute a
                                   ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey::int2[])
@@ -94,12 +148,24 @@ fn verify_profile(
             if unique {
                 let lost = count(&format!(
                     "SELECT count(DISTINCT {col}) - count(DISTINCT ({expr})) FROM (SELECT * FROM {t} LIMIT {n}) r"), &salt)?;
-                out.push(row("unique_stays_unique", Some(t), Some(cname), lost == 0, format!("{lost} distinct value(s) collapsed")));
+                out.push(row(
+                    "unique_stays_unique",
+                    Some(t),
+                    Some(cname),
+                    lost == 0,
+                    format!("{lost} distinct value(s) collapsed"),
+                ));
             }
         }
         // protected columns must not be touched
         for (col, ..) in rules.iter().filter(|(c, ..)| c == "tenant_id") {
-            out.push(row("protected_column_untouched", Some(t), Some(col), false, "tenant_id has a masking rule".into()));
+            out.push(row(
+                "protected_column_untouched",
+                Some(t),
+                Some(col),
+                false,
+                "tenant_id has a masking rule".into(),
+            ));
         }
         let has_tenant = first_value::<bool>(
             "SELECT true FROM pg_catalog.pg_attribute WHERE attrelid = $1::regclass AND attname = 'tenant_id' AND NOT attisdropped",
@@ -107,7 +173,13 @@ fn verify_profile(
         )?
         .is_some();
         if has_tenant && !rules.iter().any(|(c, ..)| c == "tenant_id") {
-            out.push(row("protected_column_untouched", Some(t), Some("tenant_id"), true, "tenant_id is not masked".into()));
+            out.push(row(
+                "protected_column_untouched",
+                Some(t),
+                Some("tenant_id"),
+                true,
+                "tenant_id is not masked".into(),
+            ));
         }
     }
 
@@ -139,8 +211,13 @@ fn verify_profile(
         let mismatched = count(&format!(
             "SELECT count(*) FROM (SELECT * FROM {child} LIMIT {n}) c JOIN {parent} p ON p.{pcol} = c.{ccol}
               WHERE ({c_expr}) IS DISTINCT FROM ({p_expr})"), &salt)?;
-        out.push(row("foreign_keys_join", Some(&child), Some(ccol.trim_matches('"')), mismatched == 0,
-            format!("{name}: {mismatched} sampled row(s) would no longer find {parent}")));
+        out.push(row(
+            "foreign_keys_join",
+            Some(&child),
+            Some(ccol.trim_matches('"')),
+            mismatched == 0,
+            format!("{name}: {mismatched} sampled row(s) would no longer find {parent}"),
+        ));
     }
 
     // columns that look personal, by name or by content, with no rule
@@ -164,7 +241,13 @@ fn verify_profile(
     })
     .map_err(Error::from)?;
     for (t, c, why) in unprotected {
-        out.push(("personal_data_without_rule".into(), Some(t), Some(c), "warn".into(), format!("no rule, but {why}")));
+        out.push((
+            "personal_data_without_rule".into(),
+            Some(t),
+            Some(c),
+            "warn".into(),
+            format!("no rule, but {why}"),
+        ));
     }
     Ok(TableIterator::new(out))
 }
@@ -175,7 +258,11 @@ fn rule_expr(profile: &str, table: &str, quoted_col: &str, alias: &str) -> Resul
         .find(|(c, ..)| c == quoted_col)
         .unwrap_or_default();
     // the expressions name the bare column; qualify it for the join
-    Ok(expr.replace(&format!("{quoted_col}::"), &format!("{alias}.{quoted_col}::"))
+    Ok(expr
+        .replace(
+            &format!("{quoted_col}::"),
+            &format!("{alias}.{quoted_col}::"),
+        )
         .replace(&format!("{quoted_col})"), &format!("{alias}.{quoted_col})")))
 }
 
@@ -189,5 +276,6 @@ fn all_user_tables() -> Result<Vec<String>> {
             AND n.nspname NOT LIKE 'pg\\_%'",
         &[],
     )?;
-    Ok(v.and_then(|j| serde_json::from_value(j.0).ok()).unwrap_or_default())
+    Ok(v.and_then(|j| serde_json::from_value(j.0).ok())
+        .unwrap_or_default())
 }

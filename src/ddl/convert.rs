@@ -5,8 +5,8 @@
 
 use confiture_core::ddl::*;
 use confiture_core::source::Span;
-use pgrx::pg_sys::{self, NodeTag};
 use pgrx::list::PgList;
+use pgrx::pg_sys::{self, NodeTag};
 use std::ffi::CStr;
 
 /// Convert one raw statement.
@@ -16,7 +16,11 @@ use std::ffi::CStr;
 /// memory context (or NULL).
 pub unsafe fn statement(node: *mut pg_sys::Node, span: Span) -> Statement {
     let tag = command_tag(node);
-    let kind = if node.is_null() { StatementKind::Other } else { kind(node) };
+    let kind = if node.is_null() {
+        StatementKind::Other
+    } else {
+        kind(node)
+    };
     Statement { span, tag, kind }
 }
 
@@ -46,7 +50,10 @@ unsafe fn kind(node: *mut pg_sys::Node) -> StatementKind {
             let s = &*(node as *mut pg_sys::DropStmt);
             K::Drop(Drop {
                 object: object_kind(s.removeType),
-                names: nodes(s.objects).into_iter().filter_map(|n| object_name(n)).collect(),
+                names: nodes(s.objects)
+                    .into_iter()
+                    .filter_map(|n| object_name(n))
+                    .collect(),
                 concurrently: s.concurrent,
                 if_exists: s.missing_ok,
                 cascade: s.behavior == pg_sys::DropBehavior::DROP_CASCADE,
@@ -67,7 +74,11 @@ unsafe fn kind(node: *mut pg_sys::Node) -> StatementKind {
             } else {
                 text(s.name as *mut _).map(|n| QualifiedName::unqualified(&n))
             };
-            K::Reindex(Reindex { target, name, concurrently: option_on(s.params, "concurrently") })
+            K::Reindex(Reindex {
+                target,
+                name,
+                concurrently: option_on(s.params, "concurrently"),
+            })
         }
         NodeTag::T_VacuumStmt => {
             let s = &*(node as *mut pg_sys::VacuumStmt);
@@ -76,15 +87,25 @@ unsafe fn kind(node: *mut pg_sys::Node) -> StatementKind {
                 .filter(|n| (**n).type_ == NodeTag::T_VacuumRelation)
                 .map(|n| range_var((*(n as *mut pg_sys::VacuumRelation)).relation))
                 .collect();
-            K::Vacuum(Vacuum { analyze_only: !s.is_vacuumcmd, full: option_on(s.options, "full"), tables })
+            K::Vacuum(Vacuum {
+                analyze_only: !s.is_vacuumcmd,
+                full: option_on(s.options, "full"),
+                tables,
+            })
         }
         NodeTag::T_ClusterStmt => {
             let s = &*(node as *mut pg_sys::ClusterStmt);
-            K::Cluster(Cluster { table: (!s.relation.is_null()).then(|| range_var(s.relation)) })
+            K::Cluster(Cluster {
+                table: (!s.relation.is_null()).then(|| range_var(s.relation)),
+            })
         }
         NodeTag::T_AlterSystemStmt => K::AlterSystem,
-        NodeTag::T_CreatedbStmt => K::Database { action: DatabaseAction::Create },
-        NodeTag::T_DropdbStmt => K::Database { action: DatabaseAction::Drop },
+        NodeTag::T_CreatedbStmt => K::Database {
+            action: DatabaseAction::Create,
+        },
+        NodeTag::T_DropdbStmt => K::Database {
+            action: DatabaseAction::Drop,
+        },
         NodeTag::T_AlterDatabaseStmt => {
             let s = &*(node as *mut pg_sys::AlterDatabaseStmt);
             let action = if has_option(s.options, "tablespace") {
@@ -114,7 +135,11 @@ unsafe fn kind(node: *mut pg_sys::Node) -> StatementKind {
         NodeTag::T_CreateSubscriptionStmt => {
             let s = &*(node as *mut pg_sys::CreateSubscriptionStmt);
             let no_slot = option_off(s.options, "create_slot") || option_off(s.options, "connect");
-            let action = if no_slot { SubscriptionAction::Other } else { SubscriptionAction::CreateWithSlot };
+            let action = if no_slot {
+                SubscriptionAction::Other
+            } else {
+                SubscriptionAction::CreateWithSlot
+            };
             K::Subscription { action }
         }
         NodeTag::T_AlterSubscriptionStmt => {
@@ -127,26 +152,49 @@ unsafe fn kind(node: *mut pg_sys::Node) -> StatementKind {
                 | A::ALTER_SUBSCRIPTION_DROP_PUBLICATION => !option_off(s.options, "refresh"),
                 _ => false,
             };
-            let action = if refreshes { SubscriptionAction::Refresh } else { SubscriptionAction::Other };
+            let action = if refreshes {
+                SubscriptionAction::Refresh
+            } else {
+                SubscriptionAction::Other
+            };
             K::Subscription { action }
         }
-        NodeTag::T_DropSubscriptionStmt => K::Subscription { action: SubscriptionAction::Drop },
+        NodeTag::T_DropSubscriptionStmt => K::Subscription {
+            action: SubscriptionAction::Drop,
+        },
         NodeTag::T_CopyStmt => {
             let s = &*(node as *mut pg_sys::CopyStmt);
-            K::Copy { client_side: s.filename.is_null() && !s.is_program }
+            K::Copy {
+                client_side: s.filename.is_null() && !s.is_program,
+            }
         }
         NodeTag::T_DiscardStmt => {
             let s = &*(node as *mut pg_sys::DiscardStmt);
-            K::Discard { all: s.target == pg_sys::DiscardMode::DISCARD_ALL }
+            K::Discard {
+                all: s.target == pg_sys::DiscardMode::DISCARD_ALL,
+            }
         }
         NodeTag::T_CreateStmt => K::CreateTable(create_table(&*(node as *mut pg_sys::CreateStmt))),
         NodeTag::T_CreateTableAsStmt => {
             let s = &*(node as *mut pg_sys::CreateTableAsStmt);
-            let name = if s.into.is_null() { QualifiedName::default() } else { range_var((*s.into).rel) };
-            if s.objtype == pg_sys::ObjectType::OBJECT_MATVIEW {
-                K::CreateView { name, materialized: true, or_replace: false }
+            let name = if s.into.is_null() {
+                QualifiedName::default()
             } else {
-                K::CreateTable(CreateTable { name, as_select: true, if_not_exists: s.if_not_exists, ..Default::default() })
+                range_var((*s.into).rel)
+            };
+            if s.objtype == pg_sys::ObjectType::OBJECT_MATVIEW {
+                K::CreateView {
+                    name,
+                    materialized: true,
+                    or_replace: false,
+                }
+            } else {
+                K::CreateTable(CreateTable {
+                    name,
+                    as_select: true,
+                    if_not_exists: s.if_not_exists,
+                    ..Default::default()
+                })
             }
         }
         NodeTag::T_AlterTableStmt => {
@@ -156,7 +204,11 @@ unsafe fn kind(node: *mut pg_sys::Node) -> StatementKind {
                 .filter(|n| (**n).type_ == NodeTag::T_AlterTableCmd)
                 .map(|n| alter_table_cmd(&*(n as *mut pg_sys::AlterTableCmd)))
                 .collect();
-            K::AlterTable(AlterTable { table: range_var(s.relation), object: Some(object_kind(s.objtype)), commands })
+            K::AlterTable(AlterTable {
+                table: range_var(s.relation),
+                object: Some(object_kind(s.objtype)),
+                commands,
+            })
         }
         NodeTag::T_RenameStmt => {
             let s = &*(node as *mut pg_sys::RenameStmt);
@@ -176,19 +228,35 @@ unsafe fn kind(node: *mut pg_sys::Node) -> StatementKind {
         }
         NodeTag::T_InsertStmt => {
             let s = &*(node as *mut pg_sys::InsertStmt);
-            K::Dml(Dml { kind: DmlKind::Insert, table: range_var(s.relation), has_where: true })
+            K::Dml(Dml {
+                kind: DmlKind::Insert,
+                table: range_var(s.relation),
+                has_where: true,
+            })
         }
         NodeTag::T_UpdateStmt => {
             let s = &*(node as *mut pg_sys::UpdateStmt);
-            K::Dml(Dml { kind: DmlKind::Update, table: range_var(s.relation), has_where: !s.whereClause.is_null() })
+            K::Dml(Dml {
+                kind: DmlKind::Update,
+                table: range_var(s.relation),
+                has_where: !s.whereClause.is_null(),
+            })
         }
         NodeTag::T_DeleteStmt => {
             let s = &*(node as *mut pg_sys::DeleteStmt);
-            K::Dml(Dml { kind: DmlKind::Delete, table: range_var(s.relation), has_where: !s.whereClause.is_null() })
+            K::Dml(Dml {
+                kind: DmlKind::Delete,
+                table: range_var(s.relation),
+                has_where: !s.whereClause.is_null(),
+            })
         }
         NodeTag::T_MergeStmt => {
             let s = &*(node as *mut pg_sys::MergeStmt);
-            K::Dml(Dml { kind: DmlKind::Merge, table: range_var(s.relation), has_where: true })
+            K::Dml(Dml {
+                kind: DmlKind::Merge,
+                table: range_var(s.relation),
+                has_where: true,
+            })
         }
         NodeTag::T_TruncateStmt => {
             let s = &*(node as *mut pg_sys::TruncateStmt);
@@ -208,7 +276,10 @@ unsafe fn kind(node: *mut pg_sys::Node) -> StatementKind {
                 or_replace: s.replace,
                 ..Default::default()
             };
-            for o in options.into_iter().filter(|n| (**n).type_ == NodeTag::T_DefElem) {
+            for o in options
+                .into_iter()
+                .filter(|n| (**n).type_ == NodeTag::T_DefElem)
+            {
                 let d = o as *mut pg_sys::DefElem;
                 match text((*d).defname).as_deref() {
                     Some("security") => f.security_definer = bool_arg(d) == Some(true),
@@ -229,28 +300,49 @@ unsafe fn kind(node: *mut pg_sys::Node) -> StatementKind {
         NodeTag::T_VariableSetStmt => {
             let s = &*(node as *mut pg_sys::VariableSetStmt);
             let value = nodes(s.args).into_iter().find_map(|a| constant_text(a));
-            K::Set { name: text(s.name).unwrap_or_default().to_ascii_lowercase(), value, local: s.is_local }
+            K::Set {
+                name: text(s.name).unwrap_or_default().to_ascii_lowercase(),
+                value,
+                local: s.is_local,
+            }
         }
         NodeTag::T_ViewStmt => {
             let s = &*(node as *mut pg_sys::ViewStmt);
-            K::CreateView { name: range_var(s.view), materialized: false, or_replace: s.replace }
+            K::CreateView {
+                name: range_var(s.view),
+                materialized: false,
+                or_replace: s.replace,
+            }
         }
         NodeTag::T_RefreshMatViewStmt => {
             let s = &*(node as *mut pg_sys::RefreshMatViewStmt);
-            K::RefreshMaterializedView { name: range_var(s.relation), concurrently: s.concurrent }
+            K::RefreshMaterializedView {
+                name: range_var(s.relation),
+                concurrently: s.concurrent,
+            }
         }
         NodeTag::T_CreateTrigStmt => {
             let s = &*(node as *mut pg_sys::CreateTrigStmt);
-            K::CreateTrigger { table: range_var(s.relation), name: text(s.trigname).unwrap_or_default() }
+            K::CreateTrigger {
+                table: range_var(s.relation),
+                name: text(s.trigname).unwrap_or_default(),
+            }
         }
         NodeTag::T_CreateSchemaStmt => {
             let s = &*(node as *mut pg_sys::CreateSchemaStmt);
-            K::CreateOther { object: ObjectKind::Schema, name: text(s.schemaname).map(|n| QualifiedName::unqualified(&n)) }
+            K::CreateOther {
+                object: ObjectKind::Schema,
+                name: text(s.schemaname).map(|n| QualifiedName::unqualified(&n)),
+            }
         }
-        NodeTag::T_CreateSeqStmt | NodeTag::T_CompositeTypeStmt | NodeTag::T_CreateEnumStmt
-        | NodeTag::T_CreateDomainStmt | NodeTag::T_CreateExtensionStmt => {
-            K::CreateOther { object: ObjectKind::Other, name: None }
-        }
+        NodeTag::T_CreateSeqStmt
+        | NodeTag::T_CompositeTypeStmt
+        | NodeTag::T_CreateEnumStmt
+        | NodeTag::T_CreateDomainStmt
+        | NodeTag::T_CreateExtensionStmt => K::CreateOther {
+            object: ObjectKind::Other,
+            name: None,
+        },
         _ => K::Other,
     }
 }
@@ -270,7 +362,9 @@ unsafe fn create_table(s: &pg_sys::CreateStmt) -> CreateTable {
     for el in nodes(s.tableElts) {
         match (*el).type_ {
             NodeTag::T_ColumnDef => t.columns.push(column_def(&*(el as *mut pg_sys::ColumnDef))),
-            NodeTag::T_Constraint => t.constraints.push(constraint(&*(el as *mut pg_sys::Constraint))),
+            NodeTag::T_Constraint => t
+                .constraints
+                .push(constraint(&*(el as *mut pg_sys::Constraint))),
             _ => {}
         }
     }
@@ -281,14 +375,22 @@ unsafe fn type_name(tn: *mut pg_sys::TypeName) -> TypeName {
     if tn.is_null() {
         return TypeName::default();
     }
-    let mut parts: Vec<String> = nodes((*tn).names).into_iter().filter_map(|n| string_value(n)).collect();
+    let mut parts: Vec<String> = nodes((*tn).names)
+        .into_iter()
+        .filter_map(|n| string_value(n))
+        .collect();
     let name = parts.pop().unwrap_or_default().to_ascii_lowercase();
     let schema = parts.pop().filter(|s| s != "pg_catalog");
     let modifiers = nodes((*tn).typmods)
         .into_iter()
         .filter_map(|m| constant_text(m).and_then(|t| t.parse::<i64>().ok()))
         .collect();
-    TypeName { name, schema, modifiers, array: !(*tn).arrayBounds.is_null() }
+    TypeName {
+        name,
+        schema,
+        modifiers,
+        array: !(*tn).arrayBounds.is_null(),
+    }
 }
 
 unsafe fn column_def(c: &pg_sys::ColumnDef) -> ColumnDef {
@@ -303,7 +405,10 @@ unsafe fn column_def(c: &pg_sys::ColumnDef) -> ColumnDef {
     if !c.raw_default.is_null() {
         col.default = Some(default_expr(c.raw_default));
     }
-    for k in nodes(c.constraints).into_iter().filter(|n| (**n).type_ == NodeTag::T_Constraint) {
+    for k in nodes(c.constraints)
+        .into_iter()
+        .filter(|n| (**n).type_ == NodeTag::T_Constraint)
+    {
         let k = &*(k as *mut pg_sys::Constraint);
         use pg_sys::ConstrType as C;
         match k.contype {
@@ -334,10 +439,21 @@ unsafe fn constraint(k: &pg_sys::Constraint) -> Constraint {
         C::CONSTR_NOTNULL => ConstraintKind::NotNull,
         _ => ConstraintKind::Other,
     };
-    let columns_of = |l: *mut pg_sys::List| -> Vec<String> { nodes(l).into_iter().filter_map(|n| string_value(n)).collect() };
-    let columns = if kind == ConstraintKind::ForeignKey { columns_of(k.fk_attrs) } else { columns_of(k.keys) };
+    let columns_of = |l: *mut pg_sys::List| -> Vec<String> {
+        nodes(l)
+            .into_iter()
+            .filter_map(|n| string_value(n))
+            .collect()
+    };
+    let columns = if kind == ConstraintKind::ForeignKey {
+        columns_of(k.fk_attrs)
+    } else {
+        columns_of(k.keys)
+    };
     // CHECK (col IS NOT NULL): the documented way to make SET NOT NULL cheap
-    let checks_not_null = (kind == ConstraintKind::Check && !k.raw_expr.is_null() && (*k.raw_expr).type_ == NodeTag::T_NullTest)
+    let checks_not_null = (kind == ConstraintKind::Check
+        && !k.raw_expr.is_null()
+        && (*k.raw_expr).type_ == NodeTag::T_NullTest)
         .then(|| {
             let t = &*(k.raw_expr as *mut pg_sys::NullTest);
             if t.nulltesttype != pg_sys::NullTestType::IS_NOT_NULL || t.arg.is_null() {
@@ -345,7 +461,10 @@ unsafe fn constraint(k: &pg_sys::Constraint) -> Constraint {
             }
             let arg = t.arg as *mut pg_sys::Node;
             if (*arg).type_ == NodeTag::T_ColumnRef {
-                nodes((*(arg as *mut pg_sys::ColumnRef)).fields).into_iter().filter_map(|f| string_value(f)).last()
+                nodes((*(arg as *mut pg_sys::ColumnRef)).fields)
+                    .into_iter()
+                    .filter_map(|f| string_value(f))
+                    .last()
             } else {
                 None
             }
@@ -369,9 +488,10 @@ unsafe fn alter_table_cmd(c: &pg_sys::AlterTableCmd) -> AlterTableCmd {
     let def = c.def;
     let is = |tag: NodeTag| !def.is_null() && (*def).type_ == tag;
     match c.subtype {
-        A::AT_AddColumn | A::AT_AddColumnRecurse if is(NodeTag::T_ColumnDef) => {
-            T::AddColumn { column: column_def(&*(def as *mut pg_sys::ColumnDef)), if_not_exists: c.missing_ok }
-        }
+        A::AT_AddColumn | A::AT_AddColumnRecurse if is(NodeTag::T_ColumnDef) => T::AddColumn {
+            column: column_def(&*(def as *mut pg_sys::ColumnDef)),
+            if_not_exists: c.missing_ok,
+        },
         A::AT_DropColumn | A::AT_DropColumnRecurse => T::DropColumn {
             name,
             if_exists: c.missing_ok,
@@ -379,16 +499,25 @@ unsafe fn alter_table_cmd(c: &pg_sys::AlterTableCmd) -> AlterTableCmd {
         },
         A::AT_AlterColumnType if is(NodeTag::T_ColumnDef) => {
             let cd = &*(def as *mut pg_sys::ColumnDef);
-            T::AlterColumnType { column: name, type_name: type_name(cd.typeName), using: !cd.raw_default.is_null() }
+            T::AlterColumnType {
+                column: name,
+                type_name: type_name(cd.typeName),
+                using: !cd.raw_default.is_null(),
+            }
         }
         A::AT_SetNotNull => T::SetNotNull { column: name },
         A::AT_DropNotNull => T::DropNotNull { column: name },
         A::AT_ColumnDefault if def.is_null() => T::DropDefault { column: name },
-        A::AT_ColumnDefault => T::SetDefault { column: name, default: default_expr(def) },
+        A::AT_ColumnDefault => T::SetDefault {
+            column: name,
+            default: default_expr(def),
+        },
         A::AT_AddConstraint | A::AT_AddConstraintRecurse if is(NodeTag::T_Constraint) => {
             T::AddConstraint(constraint(&*(def as *mut pg_sys::Constraint)))
         }
-        A::AT_ValidateConstraint | A::AT_ValidateConstraintRecurse => T::ValidateConstraint { name },
+        A::AT_ValidateConstraint | A::AT_ValidateConstraintRecurse => {
+            T::ValidateConstraint { name }
+        }
         A::AT_DropConstraint | A::AT_DropConstraintRecurse => T::DropConstraint {
             name,
             if_exists: c.missing_ok,
@@ -401,9 +530,14 @@ unsafe fn alter_table_cmd(c: &pg_sys::AlterTableCmd) -> AlterTableCmd {
         A::AT_AttachPartition | A::AT_DetachPartition if is(NodeTag::T_PartitionCmd) => {
             let p = &*(def as *mut pg_sys::PartitionCmd);
             if c.subtype == A::AT_AttachPartition {
-                T::AttachPartition { partition: range_var(p.name) }
+                T::AttachPartition {
+                    partition: range_var(p.name),
+                }
             } else {
-                T::DetachPartition { partition: range_var(p.name), concurrently: p.concurrent }
+                T::DetachPartition {
+                    partition: range_var(p.name),
+                    concurrently: p.concurrent,
+                }
             }
         }
         other => T::Other(format!("subcommand {other}")),
@@ -426,12 +560,18 @@ unsafe fn default_expr(expr: *mut pg_sys::Node) -> DefaultExpr {
         NodeTag::T_SQLValueFunction => DefaultExpr::Stable,
         NodeTag::T_FuncCall => {
             let f = &*(expr as *mut pg_sys::FuncCall);
-            let name = dotted_name(f.funcname).map(|n| n.name.to_ascii_lowercase()).unwrap_or_default();
+            let name = dotted_name(f.funcname)
+                .map(|n| n.name.to_ascii_lowercase())
+                .unwrap_or_default();
             if VOLATILE.contains(&name.as_str()) {
                 DefaultExpr::Volatile(name)
             } else if NOT_VOLATILE.contains(&name.as_str()) {
                 // still volatile if an argument is
-                match nodes(f.args).into_iter().map(|a| default_expr(a)).find(|d| !matches!(d, DefaultExpr::Constant | DefaultExpr::Stable)) {
+                match nodes(f.args)
+                    .into_iter()
+                    .map(|a| default_expr(a))
+                    .find(|d| !matches!(d, DefaultExpr::Constant | DefaultExpr::Stable))
+                {
                     Some(d) => d,
                     None => DefaultExpr::Stable,
                 }
@@ -489,7 +629,10 @@ pub unsafe fn text(ptr: *const std::ffi::c_char) -> Option<String> {
 
 /// The elements of a `List` of nodes (empty for NIL).
 pub unsafe fn nodes(list: *mut pg_sys::List) -> Vec<*mut pg_sys::Node> {
-    PgList::<pg_sys::Node>::from_pg(list).iter_ptr().filter(|n| !n.is_null()).collect()
+    PgList::<pg_sys::Node>::from_pg(list)
+        .iter_ptr()
+        .filter(|n| !n.is_null())
+        .collect()
 }
 
 /// The value of a `String` node.
@@ -504,14 +647,23 @@ pub unsafe fn range_var(rv: *mut pg_sys::RangeVar) -> QualifiedName {
     if rv.is_null() {
         return QualifiedName::default();
     }
-    QualifiedName { schema: text((*rv).schemaname), name: text((*rv).relname).unwrap_or_default() }
+    QualifiedName {
+        schema: text((*rv).schemaname),
+        name: text((*rv).relname).unwrap_or_default(),
+    }
 }
 
 /// A dotted name given as a list of `String` nodes: the last two parts.
 pub unsafe fn dotted_name(list: *mut pg_sys::List) -> Option<QualifiedName> {
-    let mut parts: Vec<String> = nodes(list).into_iter().filter_map(|n| string_value(n)).collect();
+    let mut parts: Vec<String> = nodes(list)
+        .into_iter()
+        .filter_map(|n| string_value(n))
+        .collect();
     let name = parts.pop()?;
-    Some(QualifiedName { schema: parts.pop(), name })
+    Some(QualifiedName {
+        schema: parts.pop(),
+        name,
+    })
 }
 
 /// The name of one object of a `DROP`: a dotted name, a bare `String`
@@ -563,12 +715,16 @@ unsafe fn has_option(list: *mut pg_sys::List, name: &str) -> bool {
 
 /// A boolean option given as on (`FULL`, `FULL true`, `CONCURRENTLY`).
 unsafe fn option_on(list: *mut pg_sys::List, name: &str) -> bool {
-    option(list, name).map(|d| bool_arg(d).unwrap_or(true)).unwrap_or(false)
+    option(list, name)
+        .map(|d| bool_arg(d).unwrap_or(true))
+        .unwrap_or(false)
 }
 
 /// A boolean option explicitly turned off (`create_slot = false`).
 unsafe fn option_off(list: *mut pg_sys::List, name: &str) -> bool {
-    option(list, name).map(|d| bool_arg(d) == Some(false)).unwrap_or(false)
+    option(list, name)
+        .map(|d| bool_arg(d) == Some(false))
+        .unwrap_or(false)
 }
 
 /// The boolean value of an option without raising an error on odd spellings.

@@ -85,9 +85,14 @@ pub fn parse_with<T>(
         pg_sys::CurrentMemoryContext = parse_context;
         pg_sys::error_context_stack = &mut callback;
 
-        let raw = PgTryBuilder::new(|| Ok(pg_sys::raw_parser(c_sql.as_ptr(), pg_sys::RawParseMode::RAW_PARSE_DEFAULT)))
-            .catch_others(Err)
-            .execute();
+        let raw = PgTryBuilder::new(|| {
+            Ok(pg_sys::raw_parser(
+                c_sql.as_ptr(),
+                pg_sys::RawParseMode::RAW_PARSE_DEFAULT,
+            ))
+        })
+        .catch_others(Err)
+        .execute();
 
         pg_sys::error_context_stack = saved_stack;
         let result = match raw {
@@ -130,12 +135,24 @@ pub struct PsqlScript {
 
 pub fn psql_script(sql: &str) -> PsqlScript {
     // plain SQL (the common case) is left as it is
-    if !sql.contains('\\') && !sql.contains(':') && !sql.to_ascii_lowercase().contains("begin") && !sql.to_ascii_lowercase().contains("start") {
-        return PsqlScript { text: sql.to_owned(), unresolved: Vec::new(), dropped_wrapper: false };
+    if !sql.contains('\\')
+        && !sql.contains(':')
+        && !sql.to_ascii_lowercase().contains("begin")
+        && !sql.to_ascii_lowercase().contains("start")
+    {
+        return PsqlScript {
+            text: sql.to_owned(),
+            unresolved: Vec::new(),
+            dropped_wrapper: false,
+        };
     }
     let mut script = confiture_core::psql::preprocess(sql, &Default::default());
     let dropped_wrapper = script.blank_transaction_wrapper();
-    PsqlScript { text: script.text.clone(), unresolved: script.unresolved.clone(), dropped_wrapper }
+    PsqlScript {
+        text: script.text.clone(),
+        unresolved: script.unresolved.clone(),
+        dropped_wrapper,
+    }
 }
 
 /// Parse `sql` into the DDL model.
@@ -162,7 +179,13 @@ fn syntax_error(sql: &str, caught: CaughtError) -> SyntaxError {
         }
         None => (None, None),
     };
-    SyntaxError { sqlstate, message: report.message().to_owned(), offset, line, column }
+    SyntaxError {
+        sqlstate,
+        message: report.message().to_owned(),
+        offset,
+        line,
+        column,
+    }
 }
 
 #[cfg(any(test, feature = "pg_test"))]
@@ -176,7 +199,10 @@ mod tests {
         let stmts = parse(sql).unwrap();
         assert_eq!(stmts.len(), 2);
         assert_eq!(stmts[0].tag, "CREATE TABLE");
-        assert_eq!(stmts[1].span.text(sql), "CREATE INDEX CONCURRENTLY i ON a (id)");
+        assert_eq!(
+            stmts[1].span.text(sql),
+            "CREATE INDEX CONCURRENTLY i ON a (id)"
+        );
     }
 
     #[pg_test]
@@ -197,20 +223,42 @@ mod tests {
                    CREATE FUNCTION f() RETURNS int SECURITY DEFINER SET search_path = pg_catalog LANGUAGE sql AS 'SELECT 1';
                    UPDATE t SET a = 1;";
         let stmts = parse(sql).unwrap();
-        let StatementKind::AlterTable(at) = &stmts[0].kind else { panic!("{:?}", stmts[0].kind) };
+        let StatementKind::AlterTable(at) = &stmts[0].kind else {
+            panic!("{:?}", stmts[0].kind)
+        };
         assert_eq!(at.table, QualifiedName::new(Some("s"), "t"));
-        assert!(matches!(&at.commands[0], AlterTableCmd::AddColumn { column, .. }
-            if column.default == Some(DefaultExpr::Volatile("clock_timestamp".into()))));
-        assert!(matches!(&at.commands[1], AlterTableCmd::AddColumn { column, .. } if column.default == Some(DefaultExpr::Constant)));
-        assert!(matches!(&at.commands[2], AlterTableCmd::AlterColumnType { type_name, .. }
-            if type_name.name == "varchar" && type_name.modifiers == vec![20]));
-        assert!(matches!(&at.commands[3], AlterTableCmd::AddConstraint(k) if k.kind == ConstraintKind::ForeignKey && k.not_valid));
-        let StatementKind::CreateTable(ct) = &stmts[1].kind else { panic!() };
-        assert!(ct.columns[0].type_name.is_serial() && ct.columns[0].primary_key && ct.has_primary_key());
+        assert!(
+            matches!(&at.commands[0], AlterTableCmd::AddColumn { column, .. }
+            if column.default == Some(DefaultExpr::Volatile("clock_timestamp".into())))
+        );
+        assert!(
+            matches!(&at.commands[1], AlterTableCmd::AddColumn { column, .. } if column.default == Some(DefaultExpr::Constant))
+        );
+        assert!(
+            matches!(&at.commands[2], AlterTableCmd::AlterColumnType { type_name, .. }
+            if type_name.name == "varchar" && type_name.modifiers == vec![20])
+        );
+        assert!(
+            matches!(&at.commands[3], AlterTableCmd::AddConstraint(k) if k.kind == ConstraintKind::ForeignKey && k.not_valid)
+        );
+        let StatementKind::CreateTable(ct) = &stmts[1].kind else {
+            panic!()
+        };
+        assert!(
+            ct.columns[0].type_name.is_serial()
+                && ct.columns[0].primary_key
+                && ct.has_primary_key()
+        );
         assert_eq!(ct.columns[1].type_name.name, "timestamp");
-        assert!(matches!(&stmts[2].kind, StatementKind::Set { name, value, .. } if name == "lock_timeout" && value.as_deref() == Some("5s")));
-        assert!(matches!(&stmts[3].kind, StatementKind::CreateFunction(f) if f.security_definer && f.sets_search_path));
-        assert!(matches!(&stmts[4].kind, StatementKind::Dml(d) if d.kind == DmlKind::Update && !d.has_where));
+        assert!(
+            matches!(&stmts[2].kind, StatementKind::Set { name, value, .. } if name == "lock_timeout" && value.as_deref() == Some("5s"))
+        );
+        assert!(
+            matches!(&stmts[3].kind, StatementKind::CreateFunction(f) if f.security_definer && f.sets_search_path)
+        );
+        assert!(
+            matches!(&stmts[4].kind, StatementKind::Dml(d) if d.kind == DmlKind::Update && !d.has_where)
+        );
     }
 
     #[pg_test]

@@ -22,7 +22,11 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-pgrx::extension_sql_file!("../../sql/20_dry_run.sql", name = "dry_run", requires = ["ledger"]);
+pgrx::extension_sql_file!(
+    "../../sql/20_dry_run.sql",
+    name = "dry_run",
+    requires = ["ledger"]
+);
 
 /// How to run and what to report.
 #[derive(Debug, Clone, Default)]
@@ -78,10 +82,16 @@ impl DryRun {
             .map(|m| Report {
                 version: m.version.clone(),
                 name: m.name.clone(),
-                state: if m.outcome == "applied" { State::Applied } else { State::Failed },
+                state: if m.outcome == "applied" {
+                    State::Applied
+                } else {
+                    State::Failed
+                },
                 duration: Duration::from_secs_f64(m.duration_ms / 1000.0),
                 statements: Some(m.statements.len() as i32),
-                hooks_duration: Duration::from_secs_f64(m.hooks.iter().map(|h| h.duration_ms).sum::<f64>() / 1000.0),
+                hooks_duration: Duration::from_secs_f64(
+                    m.hooks.iter().map(|h| h.duration_ms).sum::<f64>() / 1000.0,
+                ),
                 message: Some(match &m.message {
                     Some(msg) => format!("dry run, rolled back: {msg}"),
                     None => "dry run, rolled back".to_owned(),
@@ -102,7 +112,8 @@ impl Observer for Watcher<'_> {
     fn statement(&mut self, index: usize, text: &str, run: &mut dyn FnMut()) {
         // the probes are confiture's own queries: pinned (`run` restores the
         // migration's search_path for its statement)
-        let _pinned = crate::security::GucScope::set(&[("search_path", crate::security::PINNED_SEARCH_PATH)]);
+        let _pinned =
+            crate::security::GucScope::set(&[("search_path", crate::security::PINNED_SEARCH_PATH)]);
         let mut before = probe_or_raise();
         let n = self.options.sample_rows;
         let mut samples_before = None;
@@ -151,18 +162,29 @@ impl Observer for Watcher<'_> {
                 return None;
             }
             // rows written by the statement where it wrote some, else the first rows
-            let (wrote, rest): (Vec<String>, Vec<String>) =
-                tables.into_iter().partition(|t| effects.changed_tables.contains(t));
+            let (wrote, rest): (Vec<String>, Vec<String>) = tables
+                .into_iter()
+                .partition(|t| effects.changed_tables.contains(t));
             let mut after = sample(&wrote, written_by.as_deref(), None, n).0;
-            if let (Value::Object(a), Value::Object(b)) = (&mut after, sample(&rest, None, None, n).0) {
+            if let (Value::Object(a), Value::Object(b)) =
+                (&mut after, sample(&rest, None, None, n).0)
+            {
                 a.extend(b);
             }
             Some(json!({ "before": before_rows, "after": after }))
         });
         let growth = growth(&effects, duration_ms);
         let (rows_here, rows_production) = self.sizes_for(&effects);
-        let Estimate { duration_ms: estimated_ms, confidence, .. } =
-            estimate::estimate(&Observed { duration_ms, growth, rows_here, rows_production });
+        let Estimate {
+            duration_ms: estimated_ms,
+            confidence,
+            ..
+        } = estimate::estimate(&Observed {
+            duration_ms,
+            growth,
+            rows_here,
+            rows_production,
+        });
         let strongest = estimate::strongest(effects.locks.iter().map(|(_, m)| m.as_str()));
         self.reports.push(StatementReport {
             index: index + 1,
@@ -188,7 +210,11 @@ impl Watcher<'_> {
             let rows = match self.sizes.get(table) {
                 Some(&n) => n,
                 None => {
-                    let n = if reltuples > 0.0 { reltuples } else { exact_count(table) };
+                    let n = if reltuples > 0.0 {
+                        reltuples
+                    } else {
+                        exact_count(table)
+                    };
                     self.sizes.insert(table.clone(), n);
                     n
                 }
@@ -197,8 +223,15 @@ impl Watcher<'_> {
                 best = Some((table.clone(), rows));
             }
         }
-        let Some((table, here)) = best else { return (None, None) };
-        let bare = table.rsplit('.').next().unwrap_or(&table).trim_matches('"').to_owned();
+        let Some((table, here)) = best else {
+            return (None, None);
+        };
+        let bare = table
+            .rsplit('.')
+            .next()
+            .unwrap_or(&table)
+            .trim_matches('"')
+            .to_owned();
         let prod = self
             .options
             .production_rows
@@ -233,7 +266,10 @@ fn growth(e: &Effects, duration_ms: f64) -> Growth {
 }
 
 fn exact_count(table: &str) -> f64 {
-    Spi::get_one::<i64>(&format!("SELECT count(*) FROM {table}")).ok().flatten().unwrap_or(0) as f64
+    Spi::get_one::<i64>(&format!("SELECT count(*) FROM {table}"))
+        .ok()
+        .flatten()
+        .unwrap_or(0) as f64
 }
 
 fn sampled_tables(e: &Effects) -> Vec<String> {
@@ -269,10 +305,22 @@ fn release_session_locks(before: &[(i64, i64, i32, bool)]) -> Result<()> {
     let taken: Vec<_> = after.iter().filter(|l| !before.contains(l)).collect();
     for (classid, objid, subid, shared) in &taken {
         let (f, args): (&str, Vec<pgrx::datum::DatumWithOid>) = match (subid, shared) {
-            (1, false) => ("SELECT pg_catalog.pg_advisory_unlock($1)", vec![((classid << 32) | objid).into()]),
-            (1, true) => ("SELECT pg_catalog.pg_advisory_unlock_shared($1)", vec![((classid << 32) | objid).into()]),
-            (_, false) => ("SELECT pg_catalog.pg_advisory_unlock($1::int4, $2::int4)", vec![(*classid as i32).into(), (*objid as i32).into()]),
-            (_, true) => ("SELECT pg_catalog.pg_advisory_unlock_shared($1::int4, $2::int4)", vec![(*classid as i32).into(), (*objid as i32).into()]),
+            (1, false) => (
+                "SELECT pg_catalog.pg_advisory_unlock($1)",
+                vec![((classid << 32) | objid).into()],
+            ),
+            (1, true) => (
+                "SELECT pg_catalog.pg_advisory_unlock_shared($1)",
+                vec![((classid << 32) | objid).into()],
+            ),
+            (_, false) => (
+                "SELECT pg_catalog.pg_advisory_unlock($1::int4, $2::int4)",
+                vec![(*classid as i32).into(), (*objid as i32).into()],
+            ),
+            (_, true) => (
+                "SELECT pg_catalog.pg_advisory_unlock_shared($1::int4, $2::int4)",
+                vec![(*classid as i32).into(), (*objid as i32).into()],
+            ),
         };
         // a lock taken several times is held until unlocked as many times;
         // the last try's "you don't own a lock" WARNING is expected
@@ -284,10 +332,18 @@ fn release_session_locks(before: &[(i64, i64, i32, bool)]) -> Result<()> {
         }
     }
     if !taken.is_empty() {
-        Error::new(Kind::WrongState, format!("the dry run took {} session-level advisory lock(s); released", taken.len()))
-            .detail("Session-level advisory locks outlive a rollback; a dry run must leave nothing behind.")
-            .hint("Use pg_advisory_xact_lock in migrations and hooks.")
-            .warn();
+        Error::new(
+            Kind::WrongState,
+            format!(
+                "the dry run took {} session-level advisory lock(s); released",
+                taken.len()
+            ),
+        )
+        .detail(
+            "Session-level advisory locks outlive a rollback; a dry run must leave nothing behind.",
+        )
+        .hint("Use pg_advisory_xact_lock in migrations and hooks.")
+        .warn();
     }
     Ok(())
 }
@@ -301,7 +357,12 @@ fn current_xid() -> Option<String> {
 /// Up to `n` rows of each table: those written by transaction `xid` when
 /// given (the rows a statement inserted or updated), else the first `n` in
 /// the order of the first column. Returned with their keys (first column).
-fn sample(tables: &[String], xid: Option<&str>, keys: Option<&BTreeMap<String, Value>>, n: i64) -> (Value, BTreeMap<String, Value>) {
+fn sample(
+    tables: &[String],
+    xid: Option<&str>,
+    keys: Option<&BTreeMap<String, Value>>,
+    n: i64,
+) -> (Value, BTreeMap<String, Value>) {
     let mut rows_out = serde_json::Map::new();
     let mut keys_out = BTreeMap::new();
     for t in tables {
@@ -320,10 +381,18 @@ fn sample(tables: &[String], xid: Option<&str>, keys: Option<&BTreeMap<String, V
             "to_jsonb(r) -> (SELECT attname::text FROM pg_catalog.pg_attribute WHERE attrelid = {}::regclass AND attnum = 1)",
             confiture_core::sql::quote_literal(t)
         );
-        let wanted = keys.and_then(|k| k.get(t)).filter(|k| k.as_array().is_some_and(|a| !a.is_empty()));
+        let wanted = keys
+            .and_then(|k| k.get(t))
+            .filter(|k| k.as_array().is_some_and(|a| !a.is_empty()));
         let (filter, args): (String, Vec<pgrx::datum::DatumWithOid>) = match (wanted, xid) {
-            (Some(k), _) => (format!("WHERE {key} IN (SELECT jsonb_array_elements($1))"), vec![JsonB(k.clone()).into()]),
-            (None, Some(x)) => ("WHERE r.xmin = $1::xid".to_owned(), vec![x.to_owned().into()]),
+            (Some(k), _) => (
+                format!("WHERE {key} IN (SELECT jsonb_array_elements($1))"),
+                vec![JsonB(k.clone()).into()],
+            ),
+            (None, Some(x)) => (
+                "WHERE r.xmin = $1::xid".to_owned(),
+                vec![x.to_owned().into()],
+            ),
             (None, None) => (String::new(), vec![]),
         };
         let found = ledger::first_value::<JsonB>(
@@ -364,8 +433,13 @@ fn not_valid_checks(constraints: &[(String, String, bool)]) -> Vec<Value> {
 
 /// Would validating this NOT VALID constraint fail on existing rows?
 fn check_not_valid(name: &str, table: &str) -> Value {
-    let validate = format!("ALTER TABLE {table} VALIDATE CONSTRAINT {}", pgrx::spi::quote_identifier(name));
-    let outcome = Subtransaction::new().always_roll_back().run(|| Spi::run(&validate));
+    let validate = format!(
+        "ALTER TABLE {table} VALIDATE CONSTRAINT {}",
+        pgrx::spi::quote_identifier(name)
+    );
+    let outcome = Subtransaction::new()
+        .always_roll_back()
+        .run(|| Spi::run(&validate));
     match outcome {
         Ok(_) => json!({ "constraint": name, "table": table, "existing_rows_violate": false }),
         Err(f) => json!({ "constraint": name, "table": table, "existing_rows_violate": true,
@@ -410,8 +484,17 @@ pub fn run_plan(function: &str, target: Option<&str>, options: &Options) -> Resu
     let outcome = Subtransaction::new().always_roll_back().run(|| {
         let mut reports = Vec::with_capacity(scripts.len() + 1);
         for (m, script) in &scripts {
-            let mut hooks = MigrationHooks::new(hook_set.for_migration(&m.version, &m.name), &m.version, &m.name, &info);
-            let mut watcher = Watcher { options, reports: Vec::new(), sizes: BTreeMap::new() };
+            let mut hooks = MigrationHooks::new(
+                hook_set.for_migration(&m.version, &m.name),
+                &m.version,
+                &m.name,
+                &info,
+            );
+            let mut watcher = Watcher {
+                options,
+                reports: Vec::new(),
+                sizes: BTreeMap::new(),
+            };
             let outcome = script.run_atomically(&mut hooks, Some(&mut watcher));
             let mut statements = watcher.reports;
             if matches!(outcome, Outcome::Done { .. }) {
@@ -421,14 +504,28 @@ pub fn run_plan(function: &str, target: Option<&str>, options: &Options) -> Resu
             }
             let estimates: Vec<f64> = statements.iter().map(|s| s.estimated_ms).collect();
             let blocking: Vec<bool> = statements.iter().map(|s| s.blocks != "nothing").collect();
-            for (s, b) in statements.iter_mut().zip(estimate::blocking_ms(&estimates, &blocking)) {
+            for (s, b) in statements
+                .iter_mut()
+                .zip(estimate::blocking_ms(&estimates, &blocking))
+            {
                 s.blocking_ms = b;
             }
             let (outcome_label, duration, message) = match outcome {
                 Outcome::Done { duration } => ("applied", duration, None),
-                Outcome::Failed { duration, failure, hook, .. } => {
-                    let place = hook.map(|(h, p)| format!(" (hook {h}, phase {p})")).unwrap_or_default();
-                    ("failed", duration, Some(format!("{} [{}]{place}", failure.message, failure.code())))
+                Outcome::Failed {
+                    duration,
+                    failure,
+                    hook,
+                    ..
+                } => {
+                    let place = hook
+                        .map(|(h, p)| format!(" (hook {h}, phase {p})"))
+                        .unwrap_or_default();
+                    (
+                        "failed",
+                        duration,
+                        Some(format!("{} [{}]{place}", failure.message, failure.code())),
+                    )
                 }
             };
             let failed = outcome_label == "failed";
@@ -448,10 +545,14 @@ pub fn run_plan(function: &str, target: Option<&str>, options: &Options) -> Resu
         }
         if let Some((m, stop)) = &unparsable {
             let (outcome, message) = match stop {
-                migrate::Stop::Syntax(e) => ("failed", format!("{} [{}]", migrate::syntax_message(e), e.sqlstate)),
-                migrate::Stop::NeedsClient(why) => {
-                    ("not run", format!("runs outside a transaction, so it cannot be dry-run: {why}"))
-                }
+                migrate::Stop::Syntax(e) => (
+                    "failed",
+                    format!("{} [{}]", migrate::syntax_message(e), e.sqlstate),
+                ),
+                migrate::Stop::NeedsClient(why) => (
+                    "not run",
+                    format!("runs outside a transaction, so it cannot be dry-run: {why}"),
+                ),
             };
             reports.push(MigrationReport {
                 version: m.version.clone(),
@@ -472,7 +573,11 @@ pub fn run_plan(function: &str, target: Option<&str>, options: &Options) -> Resu
         Ok(r) => r,
         Err(f) => f.rethrow(),
     };
-    let dry = DryRun { run_id: info.run_id, migrations, duration_ms: started.elapsed().as_secs_f64() * 1000.0 };
+    let dry = DryRun {
+        run_id: info.run_id,
+        migrations,
+        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+    };
     let by_role = crate::security::role_name(crate::security::invoker()).unwrap_or_default();
     crate::security::as_owner(|| {
         Spi::run_with_args(
@@ -489,29 +594,43 @@ pub fn run_plan(function: &str, target: Option<&str>, options: &Options) -> Resu
     Ok(dry)
 }
 
-fn options(sample_rows: Option<i32>, production_rows: Option<JsonB>, scale: Option<f64>, f: &str) -> Result<Options> {
+fn options(
+    sample_rows: Option<i32>,
+    production_rows: Option<JsonB>,
+    scale: Option<f64>,
+    f: &str,
+) -> Result<Options> {
     let sample_rows = require(sample_rows, f, "sample_rows")?;
     if sample_rows < 0 {
-        return Err(Error::new(Kind::InvalidArgument, format!("sample_rows must be 0 or more, not {sample_rows}"))
-            .detail("It is how many rows to show before and after each change.")
-            .hint("Pass sample_rows => 5, or 0 for none.")
-            .into());
+        return Err(Error::new(
+            Kind::InvalidArgument,
+            format!("sample_rows must be 0 or more, not {sample_rows}"),
+        )
+        .detail("It is how many rows to show before and after each change.")
+        .hint("Pass sample_rows => 5, or 0 for none.")
+        .into());
     }
     if let Some(s) = scale {
         if !(s.is_finite() && s > 0.0) {
-            return Err(Error::new(Kind::InvalidArgument, format!("scale must be a positive number, not {s}"))
-                .detail("It is how many times larger production is than this database.")
-                .hint("Pass e.g. scale => 10, or production_rows => '{\"orders\": 2100000}'.")
-                .into());
+            return Err(Error::new(
+                Kind::InvalidArgument,
+                format!("scale must be a positive number, not {s}"),
+            )
+            .detail("It is how many times larger production is than this database.")
+            .hint("Pass e.g. scale => 10, or production_rows => '{\"orders\": 2100000}'.")
+            .into());
         }
     }
     let mut production = BTreeMap::new();
     if let Some(JsonB(v)) = production_rows {
         let Some(map) = v.as_object() else {
-            return Err(Error::new(Kind::InvalidArgument, "production_rows must be a JSON object")
-                .detail(format!("production_rows => {v}"))
-                .hint("Map table names to row counts, e.g. '{\"orders\": 2100000}'.")
-                .into());
+            return Err(Error::new(
+                Kind::InvalidArgument,
+                "production_rows must be a JSON object",
+            )
+            .detail(format!("production_rows => {v}"))
+            .hint("Map table names to row counts, e.g. '{\"orders\": 2100000}'.")
+            .into());
         };
         for (table, n) in map {
             match n.as_f64() {
@@ -519,15 +638,22 @@ fn options(sample_rows: Option<i32>, production_rows: Option<JsonB>, scale: Opti
                     production.insert(table.clone(), n);
                 }
                 _ => {
-                    return Err(Error::new(Kind::InvalidArgument, format!("production_rows for {table} is not a row count"))
-                        .detail(format!("{table} => {n}"))
-                        .hint("Use a non-negative number.")
-                        .into())
+                    return Err(Error::new(
+                        Kind::InvalidArgument,
+                        format!("production_rows for {table} is not a row count"),
+                    )
+                    .detail(format!("{table} => {n}"))
+                    .hint("Use a non-negative number.")
+                    .into())
                 }
             }
         }
     }
-    Ok(Options { sample_rows: sample_rows as i64, production_rows: production, scale })
+    Ok(Options {
+        sample_rows: sample_rows as i64,
+        production_rows: production,
+        scale,
+    })
 }
 
 fn ms_interval(ms: f64) -> Interval {
@@ -580,7 +706,11 @@ fn dry_run(
     let dry = run_plan(F, target.as_deref(), &opts)?;
     let mut rows = Vec::new();
     for m in dry.migrations {
-        let blocking: f64 = m.statements.iter().map(|s| s.blocking_ms).fold(0.0, f64::max);
+        let blocking: f64 = m
+            .statements
+            .iter()
+            .map(|s| s.blocking_ms)
+            .fold(0.0, f64::max);
         rows.push((
             m.version.clone(),
             0,
@@ -606,25 +736,44 @@ fn dry_run(
         ));
         let mut step = 0;
         let mut hooks = m.hooks.iter().peekable();
-        let push_hooks = |rows: &mut Vec<_>, step: &mut i32, phases: &[&str], hooks: &mut std::iter::Peekable<std::slice::Iter<HookRun>>| {
-            while let Some(h) = hooks.next_if(|h| phases.contains(&h.phase)) {
-                *step += 1;
-                rows.push((
-                    m.version.clone(),
-                    *step,
-                    format!("hook {}", h.phase),
-                    Some(h.hook.clone()),
-                    h.outcome.to_owned(),
-                    ms_interval(h.duration_ms),
-                    None, None, None, None, None, None, None, None, None,
-                    h.result.clone().map(JsonB),
-                    None, None, None,
-                    h.message.clone(),
-                    None,
-                ));
-            }
-        };
-        push_hooks(&mut rows, &mut step, &["before_validation", "before_ddl"], &mut hooks);
+        let push_hooks =
+            |rows: &mut Vec<_>,
+             step: &mut i32,
+             phases: &[&str],
+             hooks: &mut std::iter::Peekable<std::slice::Iter<HookRun>>| {
+                while let Some(h) = hooks.next_if(|h| phases.contains(&h.phase)) {
+                    *step += 1;
+                    rows.push((
+                        m.version.clone(),
+                        *step,
+                        format!("hook {}", h.phase),
+                        Some(h.hook.clone()),
+                        h.outcome.to_owned(),
+                        ms_interval(h.duration_ms),
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        h.result.clone().map(JsonB),
+                        None,
+                        None,
+                        None,
+                        h.message.clone(),
+                        None,
+                    ));
+                }
+            };
+        push_hooks(
+            &mut rows,
+            &mut step,
+            &["before_validation", "before_ddl"],
+            &mut hooks,
+        );
         for s in &m.statements {
             step += 1;
             let e = &s.effects;
@@ -658,7 +807,12 @@ fn dry_run(
                 s.samples.clone().map(JsonB),
             ));
         }
-        push_hooks(&mut rows, &mut step, &["after_ddl", "after_validation", "cleanup", "on_error"], &mut hooks);
+        push_hooks(
+            &mut rows,
+            &mut step,
+            &["after_ddl", "after_validation", "cleanup", "on_error"],
+            &mut hooks,
+        );
     }
     Ok(TableIterator::new(rows))
 }

@@ -205,7 +205,11 @@ pub fn effects(before: &Probe, after: &Probe) -> Effects {
 
 /// Remember a table (not an index or sequence) the statement worked on.
 fn involve(e: &mut Effects, before: &Probe, name: &str) {
-    if let Some(r) = before.relations.values().find(|r| r.name == name && matches!(r.kind.as_str(), "r" | "p" | "m")) {
+    if let Some(r) = before
+        .relations
+        .values()
+        .find(|r| r.name == name && matches!(r.kind.as_str(), "r" | "p" | "m"))
+    {
         e.tables.insert(r.name.clone(), r.rows);
     }
 }

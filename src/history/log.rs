@@ -73,7 +73,8 @@ thread_local! {
     static INSERT_PLAN: RefCell<Option<OwnedPreparedStatement>> = const { RefCell::new(None) };
 }
 
-const COMMANDS: &str = "SELECT command_tag, object_type, object_identity, schema_name, objid, in_extension
+const COMMANDS: &str =
+    "SELECT command_tag, object_type, object_identity, schema_name, objid, in_extension
                           FROM pg_catalog.pg_event_trigger_ddl_commands()";
 const DROPPED: &str = "SELECT object_type, object_identity, schema_name, objid, original
                          FROM pg_catalog.pg_event_trigger_dropped_objects()";
@@ -93,8 +94,16 @@ const INSERT: &str = "INSERT INTO confiture.ddl_log (at, role_name, command_tag,
 
 /// What `sql_drop` also records besides the objects the statement named:
 /// what went with them (a serial column's sequence, a table's indexes).
-const DEPENDENT_KINDS: [&str; 8] =
-    ["table", "view", "materialized view", "sequence", "index", "function", "trigger", "table constraint"];
+const DEPENDENT_KINDS: [&str; 8] = [
+    "table",
+    "view",
+    "materialized view",
+    "sequence",
+    "index",
+    "function",
+    "trigger",
+    "table constraint",
+];
 
 #[no_mangle]
 pub extern "C" fn pg_finfo_confiture_log_ddl() -> &'static pg_sys::Pg_finfo_record {
@@ -112,7 +121,9 @@ pub extern "C" fn pg_finfo_confiture_log_drop() -> &'static pg_sys::Pg_finfo_rec
 /// Called by the server as the `ddl_command_end` event trigger.
 #[pg_guard]
 #[no_mangle]
-pub unsafe extern "C-unwind" fn confiture_log_ddl(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+pub unsafe extern "C-unwind" fn confiture_log_ddl(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
     on_event(fcinfo, false);
     pg_sys::Datum::from(0)
 }
@@ -121,7 +132,9 @@ pub unsafe extern "C-unwind" fn confiture_log_ddl(fcinfo: pg_sys::FunctionCallIn
 /// Called by the server as the `sql_drop` event trigger.
 #[pg_guard]
 #[no_mangle]
-pub unsafe extern "C-unwind" fn confiture_log_drop(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+pub unsafe extern "C-unwind" fn confiture_log_drop(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
     on_event(fcinfo, true);
     pg_sys::Datum::from(0)
 }
@@ -139,8 +152,14 @@ unsafe fn on_event(fcinfo: pg_sys::FunctionCallInfo, dropped: bool) {
     }
     let _entered = crate::security::enter();
     let data = context_node as *mut pg_sys::EventTriggerData;
-    let event_tag = CStr::from_ptr(pg_sys::GetCommandTagName((*data).tag)).to_string_lossy().into_owned();
-    let commands = if dropped { dropped_objects() } else { ddl_commands() };
+    let event_tag = CStr::from_ptr(pg_sys::GetCommandTagName((*data).tag))
+        .to_string_lossy()
+        .into_owned();
+    let commands = if dropped {
+        dropped_objects()
+    } else {
+        ddl_commands()
+    };
     if commands.is_empty() {
         return;
     }
@@ -154,12 +173,18 @@ unsafe fn on_event(fcinfo: pg_sys::FunctionCallInfo, dropped: bool) {
         let mut b = b.borrow_mut();
         let mut redacted: Option<(String, Option<String>)> = None;
         for c in commands {
-            let tag = if dropped { event_tag.clone() } else { c.tag.unwrap_or_else(|| event_tag.clone()) };
+            let tag = if dropped {
+                event_tag.clone()
+            } else {
+                c.tag.unwrap_or_else(|| event_tag.clone())
+            };
             // the same text for every command of the statement: redact it once per tag
             let text = match &redacted {
                 Some((t, text)) if *t == tag => text.clone(),
                 _ => {
-                    let text = statement.as_deref().map(|s| confiture_core::sql::redact_logged(&tag, s));
+                    let text = statement
+                        .as_deref()
+                        .map(|s| confiture_core::sql::redact_logged(&tag, s));
                     redacted = Some((tag.clone(), text.clone()));
                     text
                 }
@@ -205,12 +230,18 @@ fn ddl_commands() -> Vec<Command> {
         let objid: Option<pg_sys::Oid> = row.get(5)?;
         // the table of an index: once the index is dropped, the catalog no longer says
         let parent = match (object_type.as_deref(), objid) {
-            (Some("index"), Some(oid)) => {
-                Some(unsafe { pg_sys::IndexGetRelation(oid, true) }).filter(|&t| t != pg_sys::InvalidOid)
-            }
+            (Some("index"), Some(oid)) => Some(unsafe { pg_sys::IndexGetRelation(oid, true) })
+                .filter(|&t| t != pg_sys::InvalidOid),
             _ => None,
         };
-        Ok(Some(Command { tag: row.get(1)?, object_type, identity: row.get(3)?, schema, objid, parent }))
+        Ok(Some(Command {
+            tag: row.get(1)?,
+            object_type,
+            identity: row.get(3)?,
+            schema,
+            objid,
+            parent,
+        }))
     })
 }
 
@@ -221,11 +252,21 @@ fn dropped_objects() -> Vec<Command> {
         let object_type: Option<String> = row.get(1)?;
         let schema: Option<String> = row.get(3)?;
         let original: Option<bool> = row.get(5)?;
-        let kept = original == Some(true) || object_type.as_deref().is_some_and(|t| DEPENDENT_KINDS.contains(&t));
+        let kept = original == Some(true)
+            || object_type
+                .as_deref()
+                .is_some_and(|t| DEPENDENT_KINDS.contains(&t));
         if !kept || ignored_schema(schema.as_deref()) {
             return Ok(None);
         }
-        Ok(Some(Command { tag: None, object_type, identity: row.get(2)?, schema, objid: row.get(4)?, parent: None }))
+        Ok(Some(Command {
+            tag: None,
+            object_type,
+            identity: row.get(2)?,
+            schema,
+            objid: row.get(4)?,
+            parent: None,
+        }))
     })
 }
 
@@ -240,7 +281,9 @@ fn ignored_schema(schema: Option<&str>) -> bool {
 fn with_kept_plan<T>(
     plan: &'static std::thread::LocalKey<RefCell<Option<OwnedPreparedStatement>>>,
     sql: &str,
-    mut take: impl FnMut(&pgrx::spi::SpiHeapTupleData) -> std::result::Result<Option<T>, pgrx::spi::SpiError>,
+    mut take: impl FnMut(
+        &pgrx::spi::SpiHeapTupleData,
+    ) -> std::result::Result<Option<T>, pgrx::spi::SpiError>,
 ) -> Vec<T> {
     plan.with(|cell| {
         Spi::connect_mut(|c| {
@@ -300,7 +343,9 @@ fn statement_text() -> Option<String> {
 /// without its semicolon, as the migration runner cuts statements.
 fn trimmed(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
-    confiture_core::source::statement_span(&text, 0, 0).text(&text).to_owned()
+    confiture_core::source::statement_span(&text, 0, 0)
+        .text(&text)
+        .to_owned()
 }
 
 /// Write the buffered rows to `confiture.ddl_log` now, as the extension's
@@ -320,15 +365,22 @@ pub fn flush() {
         }
         missing
     };
-    let written = Subtransaction::new().run(|| write(rows).unwrap_or_else(|e| e.report(PgLogLevel::ERROR)));
+    let written =
+        Subtransaction::new().run(|| write(rows).unwrap_or_else(|e| e.report(PgLogLevel::ERROR)));
     if pushed {
         unsafe { pg_sys::PopActiveSnapshot() };
     }
     if let Err(f) = written {
-        Error::new(Kind::Internal, format!("confiture could not record {n} DDL command(s): {}", f.message))
-            .detail("The statements ran; only their entries in confiture.ddl_log are missing.")
-            .hint("Check that extension confiture is intact (its table confiture.ddl_log).")
-            .warn();
+        Error::new(
+            Kind::Internal,
+            format!(
+                "confiture could not record {n} DDL command(s): {}",
+                f.message
+            ),
+        )
+        .detail("The statements ran; only their entries in confiture.ddl_log are missing.")
+        .hint("Check that extension confiture is intact (its table confiture.ddl_log).")
+        .warn();
     }
 }
 
@@ -358,41 +410,50 @@ fn write(rows: Vec<Row>) -> Result<()> {
         parent.push(r.parent);
     }
     crate::security::as_owner(|| {
-        INSERT_PLAN.with(|cell| {
-            Spi::connect_mut(|c| {
-                let mut cell = cell.borrow_mut();
-                if cell.is_none() {
-                    use pg_sys::PgBuiltInOids as O;
-                    let types = [
-                        O::INT8ARRAYOID, O::TEXTARRAYOID, O::TEXTARRAYOID, O::TEXTARRAYOID, O::TEXTARRAYOID,
-                        O::TEXTARRAYOID, O::OIDARRAYOID, O::TEXTARRAYOID, O::TEXTARRAYOID, O::BOOLARRAYOID,
-                        O::OIDARRAYOID,
-                    ]
-                    .map(PgOid::BuiltIn);
-                    *cell = Some(c.prepare_mut(INSERT, &types)?.keep());
-                }
-                let prepared = cell.as_ref().expect("prepared above");
-                c.update(
-                    prepared,
-                    None,
-                    &[
-                        at.into(),
-                        role.into(),
-                        tag.into(),
-                        object_type.into(),
-                        identity.into(),
-                        schema.into(),
-                        objid.into(),
-                        statement.into(),
-                        version.into(),
-                        dropped.into(),
-                        parent.into(),
-                    ],
-                )
-                .map(|_| ())
+        INSERT_PLAN
+            .with(|cell| {
+                Spi::connect_mut(|c| {
+                    let mut cell = cell.borrow_mut();
+                    if cell.is_none() {
+                        use pg_sys::PgBuiltInOids as O;
+                        let types = [
+                            O::INT8ARRAYOID,
+                            O::TEXTARRAYOID,
+                            O::TEXTARRAYOID,
+                            O::TEXTARRAYOID,
+                            O::TEXTARRAYOID,
+                            O::TEXTARRAYOID,
+                            O::OIDARRAYOID,
+                            O::TEXTARRAYOID,
+                            O::TEXTARRAYOID,
+                            O::BOOLARRAYOID,
+                            O::OIDARRAYOID,
+                        ]
+                        .map(PgOid::BuiltIn);
+                        *cell = Some(c.prepare_mut(INSERT, &types)?.keep());
+                    }
+                    let prepared = cell.as_ref().expect("prepared above");
+                    c.update(
+                        prepared,
+                        None,
+                        &[
+                            at.into(),
+                            role.into(),
+                            tag.into(),
+                            object_type.into(),
+                            identity.into(),
+                            schema.into(),
+                            objid.into(),
+                            statement.into(),
+                            version.into(),
+                            dropped.into(),
+                            parent.into(),
+                        ],
+                    )
+                    .map(|_| ())
+                })
             })
-        })
-        .map_err(|e: pgrx::spi::SpiError| Error::from(e).into())
+            .map_err(|e: pgrx::spi::SpiError| Error::from(e).into())
     })
 }
 
@@ -420,7 +481,10 @@ fn buffered() -> bool {
 }
 
 #[pg_guard]
-unsafe extern "C-unwind" fn xact_callback(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
+unsafe extern "C-unwind" fn xact_callback(
+    event: pg_sys::XactEvent::Type,
+    _arg: *mut std::ffi::c_void,
+) {
     use pg_sys::XactEvent::*;
     match event {
         XACT_EVENT_PRE_COMMIT | XACT_EVENT_PRE_PREPARE if buffered() => {

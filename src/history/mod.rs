@@ -13,7 +13,11 @@ use pgrx::prelude::*;
 use std::cell::RefCell;
 use std::time::Duration;
 
-pgrx::extension_sql_file!("../../sql/40_history.sql", name = "history", requires = ["ledger", log::ddl_log_flush]);
+pgrx::extension_sql_file!(
+    "../../sql/40_history.sql",
+    name = "history",
+    requires = ["ledger", log::ddl_log_flush]
+);
 
 fn spi(sql: &str, args: &[pgrx::datum::DatumWithOid]) -> Result<()> {
     Spi::run_with_args(sql, args).map_err(|e| Error::from(e).into())
@@ -24,7 +28,8 @@ fn spi(sql: &str, args: &[pgrx::datum::DatumWithOid]) -> Result<()> {
 /// equal whatever the session's search_path; written as the extension's
 /// owner (no role writes the snapshots directly).
 fn with_snapshot_search_path(work: impl FnOnce() -> Result<()>) -> Result<()> {
-    let _path = crate::security::GucScope::set(&[("search_path", "pg_catalog, confiture, pg_temp")]);
+    let _path =
+        crate::security::GucScope::set(&[("search_path", "pg_catalog, confiture, pg_temp")]);
     crate::security::as_owner(work)
 }
 
@@ -34,7 +39,8 @@ pub fn check_drift_before_migrate() -> Result<()> {
     if !SNAPSHOTS.get() {
         return Ok(());
     }
-    let any = ledger::first_value::<bool>("SELECT true FROM confiture.snapshot_objects LIMIT 1", &[])?;
+    let any =
+        ledger::first_value::<bool>("SELECT true FROM confiture.snapshot_objects LIMIT 1", &[])?;
     if any.is_none() {
         return with_snapshot_search_path(|| {
             spi(
@@ -130,7 +136,10 @@ fn run_kept(
         Spi::connect_mut(|c| {
             let mut cell = cell.borrow_mut();
             if cell.is_none() {
-                *cell = Some(c.prepare_mut(sql, &[pgrx::PgOid::BuiltIn(pg_sys::PgBuiltInOids::TEXTOID)])?.keep());
+                *cell = Some(
+                    c.prepare_mut(sql, &[pgrx::PgOid::BuiltIn(pg_sys::PgBuiltInOids::TEXTOID)])?
+                        .keep(),
+                );
             }
             let prepared = cell.as_ref().expect("prepared above");
             c.update(prepared, None, &[arg.into()]).map(|_| ())

@@ -37,7 +37,13 @@ thread_local! {
 }
 
 fn local_xid() -> u32 {
-    unsafe { if pg_sys::MyProc.is_null() { 0 } else { (*pg_sys::MyProc).lxid } }
+    unsafe {
+        if pg_sys::MyProc.is_null() {
+            0
+        } else {
+            (*pg_sys::MyProc).lxid
+        }
+    }
 }
 
 /// Is pgGit there, and owned by a role trusted to run code as whoever
@@ -77,8 +83,14 @@ pub fn pggit_present() -> Result<bool> {
 
 /// The pgGit branch events of this session go to.
 fn current_branch() -> String {
-    let set = |name: &str| crate::security::setting(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-    set("pggit.branch").or_else(|| set("pggit.current_branch")).unwrap_or_else(|| "main".to_owned())
+    let set = |name: &str| {
+        crate::security::setting(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    set("pggit.branch")
+        .or_else(|| set("pggit.current_branch"))
+        .unwrap_or_else(|| "main".to_owned())
 }
 
 /// Queue the event of migration `version` (just applied or rolled back)
@@ -223,13 +235,20 @@ fn deliver(w: &Waiting) {
             text("down_script").unwrap_or_default(),
         )
     };
-    let message = format!("confiture: {verb} {} {description} (event {})", w.version, w.id);
+    let message = format!(
+        "confiture: {verb} {} {description} (event {})",
+        w.version, w.id
+    );
     // pgGit casts both to bytea, where a backslash escapes: double them
     let escape = |s: &str| s.replace('\\', "\\\\");
     let ran = Spi::run_with_args(upsert, &[pgrx::JsonB(p.clone()).into()]).and_then(|_| {
         Spi::run_with_args(
             "SELECT pggit.create_commit($1, $2, $3)",
-            &[w.branch.clone().into(), escape(&message).into(), escape(&sql).into()],
+            &[
+                w.branch.clone().into(),
+                escape(&message).into(),
+                escape(&sql).into(),
+            ],
         )
     });
     ran.unwrap_or_else(|e| Error::new(Kind::Internal, e.to_string()).raise());
@@ -266,10 +285,12 @@ fn pggit_skip(id: Option<i64>, reason: Option<String>) -> Result<i64> {
     let id = crate::error::require(id, F, "id")?;
     let reason = crate::error::require(reason, F, "reason")?;
     if reason.trim().is_empty() {
-        return Err(Error::new(Kind::InvalidArgument, "reason must not be empty")
-            .detail("A skipped event is never delivered to pgGit; the reason is kept with it.")
-            .hint("Say why pgGit will not get this event.")
-            .into());
+        return Err(
+            Error::new(Kind::InvalidArgument, "reason must not be empty")
+                .detail("A skipped event is never delivered to pgGit; the reason is kept with it.")
+                .hint("Say why pgGit will not get this event.")
+                .into(),
+        );
     }
     crate::privilege::require_admin(F)?;
     crate::migrate::lock::acquire(F)?;

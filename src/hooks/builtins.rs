@@ -4,7 +4,8 @@
 
 use crate::error::{Error, Kind};
 use confiture_core::hooks::builtin::{
-    count_mismatches, counts_from_json, counts_to_json, pair_mismatches, Builtin, Counts, Expectation,
+    count_mismatches, counts_from_json, counts_to_json, pair_mismatches, Builtin, Counts,
+    Expectation,
 };
 use pgrx::prelude::*;
 use serde_json::{json, Value};
@@ -20,7 +21,10 @@ pub fn run(builtin: Builtin, hook: &str, options: &Value, results: &[(String, Va
     match builtin {
         Builtin::CaptureRowCounts => {
             let counts = count_rows(&names(options, "tables"));
-            Done { rows: None, result: Some(json!({ "counts": counts_to_json(&counts) })) }
+            Done {
+                rows: None,
+                result: Some(json!({ "counts": counts_to_json(&counts) })),
+            }
         }
         Builtin::VerifyRowCounts => verify_row_counts(hook, options, results),
         Builtin::VerifyNoViolations => verify_no_violations(hook, options),
@@ -63,7 +67,11 @@ fn names(options: &Value, key: &str) -> Vec<String> {
     options
         .get(key)
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -73,7 +81,13 @@ fn relation(name: &str) -> String {
     Spi::get_one_with_args::<String>("SELECT $1::regclass::text", &[name.into()])
         .ok()
         .flatten()
-        .unwrap_or_else(|| Error::new(Kind::UndefinedObject, format!("relation {name:?} does not exist")).raise())
+        .unwrap_or_else(|| {
+            Error::new(
+                Kind::UndefinedObject,
+                format!("relation {name:?} does not exist"),
+            )
+            .raise()
+        })
 }
 
 fn execute(sql: &str) {
@@ -86,7 +100,10 @@ fn count_rows(tables: &[String]) -> Counts {
     tables
         .iter()
         .map(|t| {
-            let n = Spi::get_one::<i64>(&format!("SELECT count(*) FROM {}", relation(t))).ok().flatten().unwrap_or(0);
+            let n = Spi::get_one::<i64>(&format!("SELECT count(*) FROM {}", relation(t)))
+                .ok()
+                .flatten()
+                .unwrap_or(0);
             (t.clone(), n)
         })
         .collect()
@@ -105,13 +122,19 @@ fn verify_row_counts(hook: &str, options: &Value, results: &[(String, Value)]) -
         .map(counts_from_json);
     if let Some(before) = captured {
         let only = names(options, "tables");
-        let before: Counts = before.into_iter().filter(|(t, _)| only.is_empty() || only.contains(t)).collect();
+        let before: Counts = before
+            .into_iter()
+            .filter(|(t, _)| only.is_empty() || only.contains(t))
+            .collect();
         let after = count_rows(&before.keys().cloned().collect::<Vec<_>>());
         let expect = match options.get("delta").and_then(Value::as_i64) {
             Some(d) => Expectation::Delta(d),
             None => Expectation::Ratio(options.get("ratio").and_then(Value::as_f64).unwrap_or(1.0)),
         };
-        let tolerance = options.get("tolerance").and_then(Value::as_f64).unwrap_or(0.0);
+        let tolerance = options
+            .get("tolerance")
+            .and_then(Value::as_f64)
+            .unwrap_or(0.0);
         problems.extend(count_mismatches(&before, &after, &expect, tolerance));
         checked.extend(after);
     } else if options.get("equal").is_none() {
@@ -125,12 +148,20 @@ fn verify_row_counts(hook: &str, options: &Value, results: &[(String, Value)]) -
         .and_then(Value::as_array)
         .map(|a| {
             a.iter()
-                .filter_map(|p| Some((p.get(0)?.as_str()?.to_owned(), p.get(1)?.as_str()?.to_owned())))
+                .filter_map(|p| {
+                    Some((
+                        p.get(0)?.as_str()?.to_owned(),
+                        p.get(1)?.as_str()?.to_owned(),
+                    ))
+                })
                 .collect()
         })
         .unwrap_or_default();
     if !pairs.is_empty() {
-        let tables: Vec<String> = pairs.iter().flat_map(|(l, r)| [l.clone(), r.clone()]).collect();
+        let tables: Vec<String> = pairs
+            .iter()
+            .flat_map(|(l, r)| [l.clone(), r.clone()])
+            .collect();
         let counts = count_rows(&tables);
         problems.extend(pair_mismatches(&pairs, &counts));
         checked.extend(counts);
@@ -141,7 +172,10 @@ fn verify_row_counts(hook: &str, options: &Value, results: &[(String, Value)]) -
             .hint("The migration (or a backfill) lost or duplicated rows; fix it before running it again.")
             .raise();
     }
-    Done { rows: None, result: Some(json!({ "counts": counts_to_json(&checked) })) }
+    Done {
+        rows: None,
+        result: Some(json!({ "counts": counts_to_json(&checked) })),
+    }
 }
 
 fn verify_no_violations(hook: &str, options: &Value) -> Done {
@@ -154,13 +188,19 @@ fn verify_no_violations(hook: &str, options: &Value) -> Done {
         // one row with one column named "count" is a count, not a violating row
         if n == 1 && rows.columns()? == 1 && rows.column_name(1)? == "count" {
             let first = rows.first();
-            let count = first.get_one::<i64>().or_else(|_| first.get_one::<i32>().map(|c| c.map(i64::from)));
+            let count = first
+                .get_one::<i64>()
+                .or_else(|_| first.get_one::<i32>().map(|c| c.map(i64::from)));
             if let Ok(Some(count)) = count {
                 return Ok::<_, pgrx::spi::SpiError>((count, Vec::new()));
             }
         }
         let sample = client
-            .update(&format!("SELECT to_jsonb(v)::text FROM ({query}) v LIMIT 3"), None, &[])?
+            .update(
+                &format!("SELECT to_jsonb(v)::text FROM ({query}) v LIMIT 3"),
+                None,
+                &[],
+            )?
             .filter_map(|r| r.get::<String>(1).ok().flatten())
             .collect::<Vec<_>>();
         Ok((n, sample))
@@ -171,12 +211,18 @@ fn verify_no_violations(hook: &str, options: &Value) -> Done {
         if !sample.is_empty() {
             detail.push_str(&format!(" First: {}", sample.join(", ")));
         }
-        Error::new(Kind::CheckViolation, format!("{violations} violating row(s) found"))
-            .detail(detail)
-            .hint("Fix the data, or the migration, before running it again.")
-            .raise();
+        Error::new(
+            Kind::CheckViolation,
+            format!("{violations} violating row(s) found"),
+        )
+        .detail(detail)
+        .hint("Fix the data, or the migration, before running it again.")
+        .raise();
     }
-    Done { rows: Some(violations), result: Some(json!({ "violations": violations })) }
+    Done {
+        rows: Some(violations),
+        result: Some(json!({ "violations": violations })),
+    }
 }
 
 /// Run an UPDATE / INSERT ... SELECT in batches, reporting progress.
@@ -184,8 +230,15 @@ fn verify_no_violations(hook: &str, options: &Value) -> Done {
 /// Loop mode: `$1` is the batch size; runs until a batch touches no rows.
 fn backfill(hook: &str, options: &Value) -> Done {
     let sql = str_opt(options, "sql").unwrap_or_default();
-    let batch = options.get("batch_size").and_then(Value::as_i64).unwrap_or(10_000).max(1);
-    let max_batches = options.get("max_batches").and_then(Value::as_i64).unwrap_or(i64::MAX);
+    let batch = options
+        .get("batch_size")
+        .and_then(Value::as_i64)
+        .unwrap_or(10_000)
+        .max(1);
+    let max_batches = options
+        .get("max_batches")
+        .and_then(Value::as_i64)
+        .unwrap_or(i64::MAX);
     let mut total: i64 = 0;
     let mut batches: i64 = 0;
     Spi::connect_mut(|client| {
@@ -196,13 +249,21 @@ fn backfill(hook: &str, options: &Value) -> Done {
             let rel = relation(table);
             let bounds = client
                 .update(
-                    &format!("SELECT min({k})::int8, max({k})::int8 FROM {rel}", k = pgrx::spi::quote_identifier(key)),
+                    &format!(
+                        "SELECT min({k})::int8, max({k})::int8 FROM {rel}",
+                        k = pgrx::spi::quote_identifier(key)
+                    ),
                     None,
                     &[],
                 )
                 .unwrap_or_else(|e| plan_err(e));
-            let (lo, hi) = bounds.first().get_two::<i64, i64>().unwrap_or_else(|e| plan_err(e));
-            let (Some(mut lo), Some(hi)) = (lo, hi) else { return };
+            let (lo, hi) = bounds
+                .first()
+                .get_two::<i64, i64>()
+                .unwrap_or_else(|e| plan_err(e));
+            let (Some(mut lo), Some(hi)) = (lo, hi) else {
+                return;
+            };
             while lo <= hi && batches < max_batches {
                 let upper = lo.saturating_add(batch - 1);
                 let n = client
@@ -219,7 +280,10 @@ fn backfill(hook: &str, options: &Value) -> Done {
             }
         } else {
             while batches < max_batches {
-                let n = client.update(sql, None, &[batch.into()]).unwrap_or_else(|e| plan_err(e)).len() as i64;
+                let n = client
+                    .update(sql, None, &[batch.into()])
+                    .unwrap_or_else(|e| plan_err(e))
+                    .len() as i64;
                 total += n;
                 batches += 1;
                 progress(hook, batches, total);
@@ -229,7 +293,10 @@ fn backfill(hook: &str, options: &Value) -> Done {
             }
         }
     });
-    Done { rows: Some(total), result: Some(json!({ "batches": batches, "rows": total })) }
+    Done {
+        rows: Some(total),
+        result: Some(json!({ "batches": batches, "rows": total })),
+    }
 }
 
 fn progress(hook: &str, batches: i64, total: i64) {

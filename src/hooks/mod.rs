@@ -13,7 +13,11 @@ use pgrx::datum::Interval;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 
-pgrx::extension_sql_file!("../../sql/10_hooks.sql", name = "hooks", requires = ["ledger"]);
+pgrx::extension_sql_file!(
+    "../../sql/10_hooks.sql",
+    name = "hooks",
+    requires = ["ledger"]
+);
 
 /// What a new hook does.
 enum NewAction {
@@ -59,7 +63,17 @@ fn add_hook(
         Some(b) => NewAction::Builtin(b),
         None => NewAction::Sql(action),
     };
-    let settings = Settings { phase, migration, name, run_order, timeout, on_failure, options, condition, survive };
+    let settings = Settings {
+        phase,
+        migration,
+        name,
+        run_order,
+        timeout,
+        on_failure,
+        options,
+        condition,
+        survive,
+    };
     register(action, settings)
 }
 
@@ -86,7 +100,17 @@ fn add_hook_function(
     survive: default!(Option<bool>, "false"),
 ) -> Result<String> {
     let action = require(action, "confiture.add_hook", "action")?;
-    let settings = Settings { phase, migration, name, run_order, timeout, on_failure, options, condition, survive };
+    let settings = Settings {
+        phase,
+        migration,
+        name,
+        run_order,
+        timeout,
+        on_failure,
+        options,
+        condition,
+        survive,
+    };
     register(NewAction::Function(action), settings)
 }
 
@@ -103,16 +127,22 @@ fn register(action: NewAction, s: Settings) -> Result<String> {
 
     let Some(phase) = Phase::parse(phase_text.trim()) else {
         return fail(
-            Error::new(Kind::InvalidArgument, format!("unknown hook phase {phase_text:?}"))
-                .detail(format!("Phases are, in order: {}.", Phase::names()))
-                .hint("Pick one of those phases."),
+            Error::new(
+                Kind::InvalidArgument,
+                format!("unknown hook phase {phase_text:?}"),
+            )
+            .detail(format!("Phases are, in order: {}.", Phase::names()))
+            .hint("Pick one of those phases."),
         );
     };
     if !matches!(on_failure.as_str(), "abort" | "warn") {
         return fail(
-            Error::new(Kind::InvalidArgument, format!("on_failure must be 'abort' or 'warn', not {on_failure:?}"))
-                .detail("'abort' fails the migration when the hook fails; 'warn' only emits a WARNING.")
-                .hint("Pass on_failure => 'abort' or on_failure => 'warn'."),
+            Error::new(
+                Kind::InvalidArgument,
+                format!("on_failure must be 'abort' or 'warn', not {on_failure:?}"),
+            )
+            .detail("'abort' fails the migration when the hook fails; 'warn' only emits a WARNING.")
+            .hint("Pass on_failure => 'abort' or on_failure => 'warn'."),
         );
     }
     if survive && phase != Phase::OnError {
@@ -122,7 +152,8 @@ fn register(action: NewAction, s: Settings) -> Result<String> {
                 .hint("Use phase => 'on_error' for work that must outlive a failed migration, such as an audit row."),
         );
     }
-    let timeout_ms = (timeout.months() as i64 * 30 + timeout.days() as i64) * 86_400_000 + timeout.micros() / 1000;
+    let timeout_ms = (timeout.months() as i64 * 30 + timeout.days() as i64) * 86_400_000
+        + timeout.micros() / 1000;
     if timeout_ms <= 0 {
         return fail(
             Error::new(Kind::InvalidArgument, "a hook's timeout must be positive")
@@ -145,9 +176,12 @@ fn register(action: NewAction, s: Settings) -> Result<String> {
         NewAction::Builtin(b) => {
             if let Err(why) = builtin::validate(*b, &options) {
                 return fail(
-                    Error::new(Kind::InvalidArgument, format!("invalid options for built-in hook {}", b.as_str()))
-                        .detail(format!("{why}."))
-                        .hint(options_hint(*b)),
+                    Error::new(
+                        Kind::InvalidArgument,
+                        format!("invalid options for built-in hook {}", b.as_str()),
+                    )
+                    .detail(format!("{why}."))
+                    .hint(options_hint(*b)),
                 );
             }
             (None, None, Some(b.as_str()))
@@ -158,7 +192,8 @@ fn register(action: NewAction, s: Settings) -> Result<String> {
         }
     };
     if let Some(cond) = &s.condition {
-        let probe = format!("SELECT ({cond})::boolean FROM (SELECT NULL::jsonb AS context) AS hook");
+        let probe =
+            format!("SELECT ({cond})::boolean FROM (SELECT NULL::jsonb AS context) AS hook");
         check_parses(&probe, "the condition", false)?;
     }
     let name = match s.name {
@@ -180,14 +215,17 @@ fn register(action: NewAction, s: Settings) -> Result<String> {
         return fail(
             Error::new(Kind::DuplicateObject, format!("hook {name} already exists"))
                 .detail("Hook names are unique.")
-                .hint(format!("Drop it first with confiture.drop_hook('{name}'), or choose another name.")),
+                .hint(format!(
+                    "Drop it first with confiture.drop_hook('{name}'), or choose another name."
+                )),
         );
     }
     // The hook runs as the role registering it, under its search_path; a
     // function is pinned to its definition and owner as they are now.
     let registrant = crate::security::current_role_name();
     let search_path = crate::security::caller_search_path().unwrap_or_default();
-    crate::security::as_owner(|| Spi::run_with_args(
+    crate::security::as_owner(|| {
+        Spi::run_with_args(
         "INSERT INTO confiture.hooks (name, phase, migration, action_sql, action_function, builtin, options,
                                       run_order, timeout, on_failure, survive, condition,
                                       created_by, run_as, search_path, function_fingerprint)
@@ -210,7 +248,8 @@ fn register(action: NewAction, s: Settings) -> Result<String> {
             search_path.into(),
         ],
     )
-    .map_err(|e| Error::from(e).into()))?;
+    .map_err(|e| Error::from(e).into())
+    })?;
     Ok(name)
 }
 
@@ -218,7 +257,12 @@ fn options_hint(b: Builtin) -> String {
     let keys: Vec<String> = b
         .options()
         .iter()
-        .map(|(k, _, required, meaning)| format!("{k}{} ({meaning})", if *required { " [required]" } else { "" }))
+        .map(|(k, _, required, meaning)| {
+            format!(
+                "{k}{} ({meaning})",
+                if *required { " [required]" } else { "" }
+            )
+        })
         .collect();
     format!("{} takes: {}.", b.as_str(), keys.join("; "))
 }
@@ -256,14 +300,20 @@ fn check_function(oid: pg_sys::Oid) -> Result<()> {
     match ok {
         Some(true) => Ok(()),
         Some(false) => fail(
-            Error::new(Kind::InvalidArgument, "a hook function must take exactly one jsonb argument")
-                .detail(format!("{} does not.", regprocedure_text(oid)))
-                .hint("Declare it as CREATE FUNCTION my_hook(context jsonb) RETURNS ... ."),
+            Error::new(
+                Kind::InvalidArgument,
+                "a hook function must take exactly one jsonb argument",
+            )
+            .detail(format!("{} does not.", regprocedure_text(oid)))
+            .hint("Declare it as CREATE FUNCTION my_hook(context jsonb) RETURNS ... ."),
         ),
         None => fail(
-            Error::new(Kind::UndefinedObject, format!("function with OID {oid:?} does not exist"))
-                .detail("The hook's action names no function.")
-                .hint("Pass an existing function, e.g. 'my_hook(jsonb)'::regprocedure."),
+            Error::new(
+                Kind::UndefinedObject,
+                format!("function with OID {oid:?} does not exist"),
+            )
+            .detail("The hook's action names no function.")
+            .hint("Pass an existing function, e.g. 'my_hook(jsonb)'::regprocedure."),
         ),
     }
 }

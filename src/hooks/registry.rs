@@ -11,7 +11,12 @@ pub enum Action {
     Sql(String),
     /// A function taking the jsonb context: how to call it, and whether it returns void.
     /// `changed`: its owner or definition differ from when the hook was registered.
-    Function { call: String, returns_void: bool, signature: String, changed: bool },
+    Function {
+        call: String,
+        returns_void: bool,
+        signature: String,
+        changed: bool,
+    },
     Builtin(Builtin),
 }
 
@@ -111,6 +116,9 @@ impl HookSet {
 
     /// The hooks of one migration, in run order.
     pub fn for_migration(&self, version: &str, name: &str) -> Vec<&Hook> {
-        self.hooks.iter().filter(|h| selects(h.migration.as_deref(), version, name)).collect()
+        self.hooks
+            .iter()
+            .filter(|h| selects(h.migration.as_deref(), version, name))
+            .collect()
     }
 }

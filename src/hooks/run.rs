@@ -116,7 +116,8 @@ impl<'a> MigrationHooks<'a> {
             "results": Value::Object(self.results.iter().cloned().collect::<Map<_, _>>()),
         });
         if let Some(f) = error {
-            ctx["error"] = json!({ "sqlstate": f.code(), "message": f.message, "detail": f.detail });
+            ctx["error"] =
+                json!({ "sqlstate": f.code(), "message": f.message, "detail": f.detail });
         }
         ctx
     }
@@ -125,7 +126,12 @@ impl<'a> MigrationHooks<'a> {
     /// ERROR naming it (caught by the migration's subtransaction); a
     /// warn-only one emits a WARNING and its work is undone.
     pub fn run_phase(&mut self, phase: Phase) {
-        let hooks: Vec<&Hook> = self.hooks.iter().copied().filter(|h| h.phase == phase).collect();
+        let hooks: Vec<&Hook> = self
+            .hooks
+            .iter()
+            .copied()
+            .filter(|h| h.phase == phase)
+            .collect();
         for hook in hooks {
             if let Err(failure) = self.run_one(hook, phase, None, false) {
                 if hook.warn_only {
@@ -143,7 +149,12 @@ impl<'a> MigrationHooks<'a> {
     /// work is undone too, unless the hook is marked `survive`. Their
     /// failures are WARNINGs: the migration already failed.
     pub fn run_on_error(&mut self, failure: &Failure) {
-        let hooks: Vec<&Hook> = self.hooks.iter().copied().filter(|h| h.phase == Phase::OnError).collect();
+        let hooks: Vec<&Hook> = self
+            .hooks
+            .iter()
+            .copied()
+            .filter(|h| h.phase == Phase::OnError)
+            .collect();
         for hook in hooks {
             if let Err(f) = self.run_one(hook, Phase::OnError, Some(failure), !hook.survive) {
                 hook_error(hook, Phase::OnError, &f).warn();
@@ -151,9 +162,18 @@ impl<'a> MigrationHooks<'a> {
         }
     }
 
-    fn run_one(&mut self, hook: &Hook, phase: Phase, error: Option<&Failure>, roll_back: bool) -> Result<(), Failure> {
+    fn run_one(
+        &mut self,
+        hook: &Hook,
+        phase: Phase,
+        error: Option<&Failure>,
+        roll_back: bool,
+    ) -> Result<(), Failure> {
         let context = self.context(hook, phase, error);
-        let started_at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+        let started_at = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
         let clock = Instant::now();
         let mut tx = Subtransaction::new().timeout_ms(hook.timeout_ms);
         if roll_back {
@@ -177,8 +197,18 @@ impl<'a> MigrationHooks<'a> {
         let (outcome_label, rows, result, message) = match &outcome {
             Ok(Ran::Done(done)) => ("ok", done.rows, done.result.clone(), None),
             Ok(Ran::Skipped) => ("skipped", None, None, Some("condition is false".to_owned())),
-            Err(f) if f.timed_out => ("timeout", None, None, Some(format!("timed out after {} ms", hook.timeout_ms))),
-            Err(f) => (if hook.warn_only { "warned" } else { "failed" }, None, None, Some(f.message.clone())),
+            Err(f) if f.timed_out => (
+                "timeout",
+                None,
+                None,
+                Some(format!("timed out after {} ms", hook.timeout_ms)),
+            ),
+            Err(f) => (
+                if hook.warn_only { "warned" } else { "failed" },
+                None,
+                None,
+                Some(f.message.clone()),
+            ),
         };
         self.results.push((
             hook.name.clone(),
@@ -211,13 +241,20 @@ fn hook_error(hook: &Hook, phase: Phase, f: &Failure) -> Error {
         if let Some(d) = &f.detail {
             detail.push_str(&format!(": {d}"));
         }
-        Error::new(Kind::Internal, format!("hook {} failed in phase {phase}: {}", hook.name, f.message))
-            .detail(detail)
-            .hint(match (&f.hint, hook.warn_only) {
-                (Some(h), _) => h.clone(),
-                (None, true) => "The hook only warns (on_failure => 'warn'); the migration went on.".into(),
-                (None, false) => "Fix the hook or the data, or register it with on_failure => 'warn'.".into(),
-            })
+        Error::new(
+            Kind::Internal,
+            format!("hook {} failed in phase {phase}: {}", hook.name, f.message),
+        )
+        .detail(detail)
+        .hint(match (&f.hint, hook.warn_only) {
+            (Some(h), _) => h.clone(),
+            (None, true) => {
+                "The hook only warns (on_failure => 'warn'); the migration went on.".into()
+            }
+            (None, false) => {
+                "Fix the hook or the data, or register it with on_failure => 'warn'.".into()
+            }
+        })
     }
 }
 
@@ -270,7 +307,8 @@ pub fn record(runs: &[HookRun]) -> crate::error::Result<()> {
         return Ok(());
     }
     let rows = serde_json::to_value(runs).unwrap_or(Value::Null);
-    crate::security::as_owner(|| Spi::run_with_args(
+    crate::security::as_owner(|| {
+        Spi::run_with_args(
         "INSERT INTO confiture.hook_runs
                 (run_id, version, phase, hook, started_at, duration, rows, outcome, message, result, dry_run)
          SELECT r.run_id, r.version, r.phase, r.hook, to_timestamp(r.started_at),
@@ -280,5 +318,6 @@ pub fn record(runs: &[HookRun]) -> crate::error::Result<()> {
                 result jsonb, dry_run boolean)",
         &[pgrx::JsonB(rows).into()],
     )
-    .map_err(|e| Error::from(e).into()))
+    .map_err(|e| Error::from(e).into())
+    })
 }

@@ -44,10 +44,13 @@ pub unsafe extern "C-unwind" fn ddl_guard(fcinfo: pg_sys::FunctionCallInfo) -> p
     }
     let context_node = (*fcinfo).context;
     if context_node.is_null() || (*context_node).type_ != pg_sys::NodeTag::T_EventTriggerData {
-        Error::new(Kind::WrongState, "confiture.ddl_guard() must be called as an event trigger")
-            .detail("It was called directly.")
-            .hint("It runs by itself on every DDL statement; set confiture.lint_mode to control it.")
-            .raise();
+        Error::new(
+            Kind::WrongState,
+            "confiture.ddl_guard() must be called as an event trigger",
+        )
+        .detail("It was called directly.")
+        .hint("It runs by itself on every DDL statement; set confiture.lint_mode to control it.")
+        .raise();
     }
     let _entered = crate::security::enter();
     let data = context_node as *mut pg_sys::EventTriggerData;
@@ -56,16 +59,25 @@ pub unsafe extern "C-unwind" fn ddl_guard(fcinfo: pg_sys::FunctionCallInfo) -> p
         return pg_sys::Datum::from(0);
     }
     // the statement's own text: exact inside confiture.migrate, else the query string
-    let (text, leading) = match context::current().and_then(|c| c.statement.map(|s| (s, c.leading))) {
+    let (text, leading) = match context::current().and_then(|c| c.statement.map(|s| (s, c.leading)))
+    {
         Some((s, l)) => (s, l.unwrap_or_default()),
         None => {
             let q = pg_sys::debug_query_string;
-            let q = if q.is_null() { String::new() } else { CStr::from_ptr(q).to_string_lossy().into_owned() };
+            let q = if q.is_null() {
+                String::new()
+            } else {
+                CStr::from_ptr(q).to_string_lossy().into_owned()
+            };
             (q.clone(), q)
         }
     };
     let stmt = convert::statement(node, Span::new(0, text.len()));
-    let mut ctx = Context { text, lock_timeout: lock_timeout_set(), ..Default::default() };
+    let mut ctx = Context {
+        text,
+        lock_timeout: lock_timeout_set(),
+        ..Default::default()
+    };
     STATE.with(|state| {
         let mut state = state.borrow_mut();
         state.start_transaction();
@@ -123,9 +135,18 @@ struct GuardState {
 
 impl GuardState {
     fn start_transaction(&mut self) {
-        let lxid = unsafe { if pg_sys::MyProc.is_null() { 0 } else { (*pg_sys::MyProc).lxid } };
+        let lxid = unsafe {
+            if pg_sys::MyProc.is_null() {
+                0
+            } else {
+                (*pg_sys::MyProc).lxid
+            }
+        };
         if lxid != self.lxid {
-            *self = GuardState { lxid, ..Default::default() };
+            *self = GuardState {
+                lxid,
+                ..Default::default()
+            };
         }
     }
 }
@@ -135,10 +156,15 @@ thread_local! {
 }
 
 fn report(mode: LintMode, tag: &str, findings: &[Finding]) {
-    let lines: Vec<String> =
-        findings.iter().map(|f| format!("{} ({}): {}", f.rule, f.severity.as_str(), f.message)).collect();
+    let lines: Vec<String> = findings
+        .iter()
+        .map(|f| format!("{} ({}): {}", f.rule, f.severity.as_str(), f.message))
+        .collect();
     let hints: Vec<&str> = findings.iter().map(|f| f.suggestion).collect();
-    let errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
     let where_ = match context::current_version() {
         Some(v) => format!(" (migration {v})"),
         None => String::new(),
@@ -153,8 +179,14 @@ fn report(mode: LintMode, tag: &str, findings: &[Finding]) {
             ))
             .raise();
     }
-    Error::new(Kind::LintViolation, format!("confiture lint: {} finding(s) in {tag}{where_}", findings.len()))
-        .detail(lines.join("\n"))
-        .hint(hints.join(" "))
-        .warn();
+    Error::new(
+        Kind::LintViolation,
+        format!(
+            "confiture lint: {} finding(s) in {tag}{where_}",
+            findings.len()
+        ),
+    )
+    .detail(lines.join("\n"))
+    .hint(hints.join(" "))
+    .warn();
 }

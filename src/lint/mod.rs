@@ -9,14 +9,22 @@ use crate::error::{require, Error, Result};
 use confiture_core::lint::{self, catalog, Config, Context, Finding, Severity};
 use pgrx::prelude::*;
 
-pgrx::extension_sql_file!("../../sql/30_lint.sql", name = "lint", requires = ["ledger", lint_rules]);
+pgrx::extension_sql_file!(
+    "../../sql/30_lint.sql",
+    name = "lint",
+    requires = ["ledger", lint_rules]
+);
 
 /// The lint configuration stored in `confiture.lint_rules` and
 /// `confiture.lint_exemptions`.
 pub fn load_config() -> Result<Config> {
     let mut config = Config::default();
     Spi::connect_mut(|c| {
-        for r in c.update("SELECT rule, enabled, severity FROM confiture.lint_rules", None, &[])? {
+        for r in c.update(
+            "SELECT rule, enabled, severity FROM confiture.lint_rules",
+            None,
+            &[],
+        )? {
             let rule: String = r.get(1)?.unwrap_or_default();
             if r.get::<bool>(2)? == Some(false) {
                 config.disabled.insert(rule.clone());
@@ -25,8 +33,14 @@ pub fn load_config() -> Result<Config> {
                 config.severities.push((rule, s));
             }
         }
-        for r in c.update("SELECT coalesce(rule, '*'), object_pattern FROM confiture.lint_exemptions", None, &[])? {
-            config.exemptions.push((r.get(1)?.unwrap_or_default(), r.get(2)?.unwrap_or_default()));
+        for r in c.update(
+            "SELECT coalesce(rule, '*'), object_pattern FROM confiture.lint_exemptions",
+            None,
+            &[],
+        )? {
+            config
+                .exemptions
+                .push((r.get(1)?.unwrap_or_default(), r.get(2)?.unwrap_or_default()));
         }
         Ok::<_, pgrx::spi::SpiError>(())
     })
@@ -49,15 +63,23 @@ pub fn lint_text(sql: &str, config: &Config) -> Vec<Finding> {
             object: String::new(),
             line,
             column,
-            message: format!("psql variable(s) that nothing sets here: {}", names.join(", ")),
-            suggestion: "Set them with \\set in the script, or lint with confiture lint -v name=value.",
+            message: format!(
+                "psql variable(s) that nothing sets here: {}",
+                names.join(", ")
+            ),
+            suggestion:
+                "Set them with \\set in the script, or lint with confiture lint -v name=value.",
         });
     }
     let sql = script.text.as_str();
     out.extend(match parse::parse(sql) {
-        Ok(statements) => lint::lint_with_progress(sql, &statements, config, &mut Context::default(), &mut || {
-            pgrx::check_for_interrupts!()
-        }),
+        Ok(statements) => lint::lint_with_progress(
+            sql,
+            &statements,
+            config,
+            &mut Context::default(),
+            &mut || pgrx::check_for_interrupts!(),
+        ),
         Err(e) => vec![Finding {
             rule: "syntax-error",
             severity: Severity::Error,
@@ -92,17 +114,19 @@ fn lint(
     let _entered = crate::security::enter();
     let sql = require(sql, "confiture.lint", "sql")?;
     let config = load_config()?;
-    Ok(TableIterator::new(lint_text(&sql, &config).into_iter().map(|f| {
-        (
-            f.rule.to_owned(),
-            f.severity.as_str().to_owned(),
-            f.object,
-            f.line as i32,
-            f.column as i32,
-            f.message,
-            f.suggestion.to_owned(),
-        )
-    })))
+    Ok(TableIterator::new(
+        lint_text(&sql, &config).into_iter().map(|f| {
+            (
+                f.rule.to_owned(),
+                f.severity.as_str().to_owned(),
+                f.object,
+                f.line as i32,
+                f.column as i32,
+                f.message,
+                f.suggestion.to_owned(),
+            )
+        }),
+    ))
 }
 
 /// Every rule, migration and catalog, with its default and effective settings.
@@ -125,7 +149,14 @@ fn lint_rules() -> Result<
     let _entered = crate::security::enter();
     let config = load_config()?;
     let effective = |id: &str, default: Severity| {
-        config.severities.iter().find(|(r, _)| r == id).map(|(_, s)| *s).unwrap_or(default).as_str().to_owned()
+        config
+            .severities
+            .iter()
+            .find(|(r, _)| r == id)
+            .map(|(_, s)| *s)
+            .unwrap_or(default)
+            .as_str()
+            .to_owned()
     };
     let mut rows: Vec<_> = lint::rules::ALL
         .iter()

@@ -36,7 +36,11 @@ fn running() -> Result<Option<(String, i32, bool)>> {
     )?;
     Ok(row.and_then(|j| {
         let a = j.0.as_array()?.clone();
-        Some((a.first()?.as_str()?.to_owned(), a.get(1)?.as_i64()? as i32, a.get(2)?.as_bool()?))
+        Some((
+            a.first()?.as_str()?.to_owned(),
+            a.get(1)?.as_i64()? as i32,
+            a.get(2)?.as_bool()?,
+        ))
     }))
 }
 
@@ -44,7 +48,9 @@ fn running() -> Result<Option<(String, i32, bool)>> {
 /// elsewhere is an error (55P03); one whose session died is recorded as
 /// failed, so the next run retries it.
 pub fn settle_interrupted() -> Result<()> {
-    let Some((version, pid, alive)) = running()? else { return Ok(()) };
+    let Some((version, pid, alive)) = running()? else {
+        return Ok(());
+    };
     let own = pid == unsafe { pg_sys::MyProcPid };
     if alive && !own {
         return Err(Error::new(Kind::LockNotAvailable, format!("migration {version} is being applied by session {pid}"))
@@ -89,10 +95,15 @@ fn migration_statements(
     let version = require(version, F, "version")?;
     require_admin(F)?;
     let Some(m) = ledger::find(&version)? else {
-        return Err(Error::new(Kind::UndefinedObject, format!("migration {version} is not registered"))
-            .detail(format!("{F} was given a version that is not in confiture.migrations."))
-            .hint("SELECT version FROM confiture.status() lists the registered versions.")
-            .into());
+        return Err(Error::new(
+            Kind::UndefinedObject,
+            format!("migration {version} is not registered"),
+        )
+        .detail(format!(
+            "{F} was given a version that is not in confiture.migrations."
+        ))
+        .hint("SELECT version FROM confiture.status() lists the registered versions.")
+        .into());
     };
     let script = parsed_up(&m)?;
     let mut rows = Vec::with_capacity(script.statements.len());
@@ -121,10 +132,13 @@ fn migration_statements(
 fn parsed_up(m: &ledger::Migration) -> Result<super::run::Script<'_>> {
     match prepare(&m.version, &m.up_sql, Direction::Up)? {
         Ok(s) => Ok(s),
-        Err(e) => Err(Error::new(Kind::SyntaxError, format!("up SQL of migration {} does not parse", m.version))
-            .detail(super::syntax_message(&e))
-            .hint("Register it again with SQL that parses.")
-            .into()),
+        Err(e) => Err(Error::new(
+            Kind::SyntaxError,
+            format!("up SQL of migration {} does not parse", m.version),
+        )
+        .detail(super::syntax_message(&e))
+        .hint("Register it again with SQL that parses.")
+        .into()),
     }
 }
 
@@ -159,17 +173,23 @@ fn begin_client_run(version: Option<String>) -> Result<i32> {
     let entries: Vec<_> = all.iter().map(ledger::Migration::entry).collect();
     let next = plan::to_apply(&entries, None).map_err(|e| super::plan_error(e, F))?;
     let Some(&first) = next.first() else {
-        return Err(Error::new(Kind::WrongState, format!("migration {version} is not pending"))
-            .detail("Every registered migration is applied.")
-            .hint("SELECT * FROM confiture.status() shows the ledger.")
-            .into());
+        return Err(Error::new(
+            Kind::WrongState,
+            format!("migration {version} is not pending"),
+        )
+        .detail("Every registered migration is applied.")
+        .hint("SELECT * FROM confiture.status() shows the ledger.")
+        .into());
     };
     let m = &all[first];
     if m.version != version {
-        return Err(Error::new(Kind::WrongState, format!("migration {version} is not the next one to apply"))
-            .detail(format!("Migration {} comes first.", m.version))
-            .hint("Apply the migrations in order: confiture migrate up does.")
-            .into());
+        return Err(Error::new(
+            Kind::WrongState,
+            format!("migration {version} is not the next one to apply"),
+        )
+        .detail(format!("Migration {} comes first.", m.version))
+        .hint("Apply the migrations in order: confiture migrate up does.")
+        .into());
     }
     let script = parsed_up(m)?;
     if script.transactional {
@@ -182,7 +202,11 @@ fn begin_client_run(version: Option<String>) -> Result<i32> {
     // role the migration runs as (or have its privileges), unless trusted.
     let runner = runner(m);
     if let Some(role) = runner.role {
-        security::require_privs_of(security::current_role(), role, &format!("migration {version}"))?;
+        security::require_privs_of(
+            security::current_role(),
+            role,
+            &format!("migration {version}"),
+        )?;
     }
     security::as_owner(|| {
         Spi::run_with_args(
@@ -194,7 +218,13 @@ fn begin_client_run(version: Option<String>) -> Result<i32> {
         )
         .map_err(|e| Error::from(e).into())
     })?;
-    ledger::log(&version, "start", None, None, Some("applied by the confiture client, outside a transaction"))?;
+    ledger::log(
+        &version,
+        "start",
+        None,
+        None,
+        Some("applied by the confiture client, outside a transaction"),
+    )?;
     context::begin_client_run(&version);
     Ok(script.statements.len() as i32)
 }
@@ -229,17 +259,28 @@ fn run_client_hooks(
     let phase_text = require(phase, F, "phase")?;
     require_admin(F)?;
     let Some(phase) = Phase::parse(&phase_text) else {
-        return Err(Error::new(Kind::InvalidArgument, format!("unknown hook phase {phase_text:?}"))
-            .detail(format!("Phases are, in order: {}.", Phase::names()))
-            .hint("Pick one of those phases.")
-            .into());
+        return Err(Error::new(
+            Kind::InvalidArgument,
+            format!("unknown hook phase {phase_text:?}"),
+        )
+        .detail(format!("Phases are, in order: {}.", Phase::names()))
+        .hint("Pick one of those phases.")
+        .into());
     };
     let m = require_own_run(&version, F)?;
     let set = HookSet::load()?;
     let info = super::run_info(false)?;
-    let mut hooks = MigrationHooks::new(set.for_migration(&m.version, &m.name), &m.version, &m.name, &info);
+    let mut hooks = MigrationHooks::new(
+        set.for_migration(&m.version, &m.name),
+        &m.version,
+        &m.name,
+        &info,
+    );
     if phase == Phase::OnError {
-        let code = sqlstate.as_deref().map(crate::subxact::sqlstate_code).unwrap_or(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR);
+        let code = sqlstate
+            .as_deref()
+            .map(crate::subxact::sqlstate_code)
+            .unwrap_or(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR);
         hooks.run_on_error(&Failure::detected(code, message.unwrap_or_default()));
     } else {
         hooks.run_phase(phase);
@@ -269,13 +310,18 @@ fn end_client_run(
     context::end_client_run();
     let state = match (failed_statement, sqlstate) {
         (None, None) => {
-            let n = super::prepare(&m.version, &m.up_sql, Direction::Up)?.map(|s| s.statements.len() as i32).unwrap_or(0);
+            let n = super::prepare(&m.version, &m.up_sql, Direction::Up)?
+                .map(|s| s.statements.len() as i32)
+                .unwrap_or(0);
             ledger::record_applied(&version, took, n)?;
             crate::history::after_client_run_applied(&version, took)?;
             State::Applied
         }
         (statement, code) => {
-            let line = match (statement, super::prepare(&m.version, &m.up_sql, Direction::Up)?) {
+            let line = match (
+                statement,
+                super::prepare(&m.version, &m.up_sql, Direction::Up)?,
+            ) {
                 (Some(i), Ok(script)) if i >= 1 => script.failed_at(i as usize - 1).line,
                 _ => None,
             };

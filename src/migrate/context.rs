@@ -44,7 +44,12 @@ pub struct Entered(());
 
 pub fn enter(version: &str, dry_run: bool) -> Entered {
     CURRENT.with(|c| {
-        *c.borrow_mut() = Some(Current { version: version.to_owned(), statement: None, leading: None, dry_run })
+        *c.borrow_mut() = Some(Current {
+            version: version.to_owned(),
+            statement: None,
+            leading: None,
+            dry_run,
+        })
     });
     Entered(())
 }
@@ -59,7 +64,12 @@ impl Drop for Entered {
 /// several transactions of this session: current from
 /// `confiture.begin_client_run` until `confiture.end_client_run`.
 pub fn begin_client_run(version: &str) {
-    CURRENT.with(|c| *c.borrow_mut() = Some(Current { version: version.to_owned(), ..Default::default() }));
+    CURRENT.with(|c| {
+        *c.borrow_mut() = Some(Current {
+            version: version.to_owned(),
+            ..Default::default()
+        })
+    });
 }
 
 pub fn end_client_run() {

@@ -27,7 +27,11 @@ pub struct Migration {
 
 impl Migration {
     pub fn entry(&self) -> Entry {
-        Entry { version: self.version.clone(), state: self.state, has_down: self.down_sql.is_some() }
+        Entry {
+            version: self.version.clone(),
+            state: self.state,
+            has_down: self.down_sql.is_some(),
+        }
     }
 }
 
@@ -184,7 +188,13 @@ pub fn update_metadata(version: &str, name: &str, down_sql: Option<&str>) -> Res
           WHERE version OPERATOR(pg_catalog.=) $1",
         &[version.into(), name.into(), down_sql.into(), invoker().into(), caller_search_path().into()],
     )?;
-    log(version, "replace", None, None, Some("name or down SQL changed"))
+    log(
+        version,
+        "replace",
+        None,
+        None,
+        Some("name or down SQL changed"),
+    )
 }
 
 pub fn record_applied(version: &str, duration: Duration, statements: i32) -> Result<()> {
@@ -230,7 +240,13 @@ pub fn record_failed(
             at.line.into(),
         ],
     )?;
-    log(version, "fail", Some(duration), Some(sqlstate), Some(message))
+    log(
+        version,
+        "fail",
+        Some(duration),
+        Some(sqlstate),
+        Some(message),
+    )
 }
 
 pub fn record_failure(version: &str, duration: Duration, f: &Failure, at: FailedAt) -> Result<()> {
@@ -267,7 +283,16 @@ pub fn record_approval(version: &str, os_user: &str, note: Option<&str>) -> Resu
           WHERE version OPERATOR(pg_catalog.=) $1",
         &[version.into(), os_user.into(), invoker().into(), note.into()],
     )?;
-    log(version, "approve", None, None, Some(&format!("approved by {os_user}{}", note.map(|n| format!(": {n}")).unwrap_or_default())))
+    log(
+        version,
+        "approve",
+        None,
+        None,
+        Some(&format!(
+            "approved by {os_user}{}",
+            note.map(|n| format!(": {n}")).unwrap_or_default()
+        )),
+    )
 }
 
 /// Mark a migration as trusted (it runs as whoever calls migrate) or not.
@@ -276,7 +301,17 @@ pub fn record_trusted(version: &str, trusted: bool) -> Result<()> {
         "UPDATE confiture.migrations SET trusted = $2 WHERE version OPERATOR(pg_catalog.=) $1",
         &[version.into(), trusted.into()],
     )?;
-    log(version, "trust", None, None, Some(if trusted { "trusted: runs as the caller" } else { "runs as its registrant" }))
+    log(
+        version,
+        "trust",
+        None,
+        None,
+        Some(if trusted {
+            "trusted: runs as the caller"
+        } else {
+            "runs as its registrant"
+        }),
+    )
 }
 
 /// The search_path of the session calling confiture.
@@ -294,7 +329,10 @@ pub fn version_with_sort_key(sort_key: &str, except: &str) -> Result<Option<Stri
 
 /// The first column of the first row, or `None` when there is no row
 /// (`Spi::get_one` treats an empty result as an error).
-pub fn first_value<T: FromDatum + IntoDatum>(sql: &str, args: &[DatumWithOid]) -> Result<Option<T>> {
+pub fn first_value<T: FromDatum + IntoDatum>(
+    sql: &str,
+    args: &[DatumWithOid],
+) -> Result<Option<T>> {
     Spi::connect_mut(|client| {
         // read-write SPI: a fresh snapshot that sees this transaction's own changes
         let rows = client.update(sql, Some(1), args)?;

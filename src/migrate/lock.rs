@@ -19,7 +19,9 @@ const LOCK_NOWAIT: &str = "LOCK TABLE confiture.migrations IN EXCLUSIVE MODE NOW
 const LOCK_WAIT: &str = "LOCK TABLE confiture.migrations IN EXCLUSIVE MODE";
 
 fn try_lock(sql: &str) -> Result<std::result::Result<(), crate::subxact::Failure>> {
-    security::as_owner(|| Ok(Subtransaction::new().run(|| Spi::run(sql).unwrap_or_else(|e| Error::from(e).raise()))))
+    security::as_owner(|| {
+        Ok(Subtransaction::new().run(|| Spi::run(sql).unwrap_or_else(|e| Error::from(e).raise())))
+    })
 }
 
 /// Take the lock for the rest of the transaction, waiting if another
@@ -31,7 +33,8 @@ pub fn acquire(function: &str) -> Result<()> {
         Err(f) => f.rethrow(),
     }
     let holder = holder_pid().map_or("(unknown)".into(), |p| p.to_string());
-    let snapshot_isolation = security::setting("transaction_isolation").is_some_and(|l| l != "read committed");
+    let snapshot_isolation =
+        security::setting("transaction_isolation").is_some_and(|l| l != "read committed");
     if snapshot_isolation {
         // Our snapshot predates the other run: after waiting we could not
         // see what it applied, and would try to apply it again.
@@ -45,7 +48,10 @@ pub fn acquire(function: &str) -> Result<()> {
     }
     let lock_timeout = security::setting("lock_timeout").unwrap_or_default();
     let (bound, source) = if lock_timeout == "0" {
-        (format!("{}ms", LOCK_WAIT_TIMEOUT.get()), "confiture.lock_wait_timeout")
+        (
+            format!("{}ms", LOCK_WAIT_TIMEOUT.get()),
+            "confiture.lock_wait_timeout",
+        )
     } else {
         (lock_timeout, "lock_timeout")
     };
@@ -61,8 +67,12 @@ pub fn acquire(function: &str) -> Result<()> {
             Kind::LockNotAvailable,
             format!("{function} gave up waiting for the migration lock"),
         )
-        .detail(format!("Session {holder} still holds it after {source} = {bound}."))
-        .hint(format!("Wait for the other run to finish (see pg_stat_activity), or raise {source}."))
+        .detail(format!(
+            "Session {holder} still holds it after {source} = {bound}."
+        ))
+        .hint(format!(
+            "Wait for the other run to finish (see pg_stat_activity), or raise {source}."
+        ))
         .into()),
         Err(f) => f.rethrow(),
     }

@@ -10,23 +10,29 @@ pub mod run;
 
 use crate::ddl::parse::{self, SyntaxError};
 use crate::error::{require, Error, Kind, Result};
+use crate::hooks::registry::HookSet;
+use crate::hooks::run::{self as hook_run, HookRun, MigrationHooks, RunInfo};
 use crate::privilege::require_admin;
 use crate::subxact::Failure;
 use confiture_core::checksum::sha256_hex;
-use confiture_core::ddl::transaction::{has_no_transaction_marker, restriction_of, NO_TRANSACTION_MARKER};
+use confiture_core::ddl::transaction::{
+    has_no_transaction_marker, restriction_of, NO_TRANSACTION_MARKER,
+};
 use confiture_core::plan::{self, PlanError, State};
 use confiture_core::source;
 use confiture_core::version;
 use ledger::{FailedAt, Migration};
 use pgrx::datum::Interval;
 use pgrx::prelude::*;
-use crate::hooks::registry::HookSet;
-use crate::hooks::run::{self as hook_run, HookRun, MigrationHooks, RunInfo};
 use run::{Outcome, Script};
 use std::time::Duration;
 
 pgrx::extension_sql_file!("../../sql/00_ledger.sql", name = "ledger", bootstrap);
-pgrx::extension_sql_file!("../../sql/01_status.sql", name = "status", requires = ["ledger"]);
+pgrx::extension_sql_file!(
+    "../../sql/01_status.sql",
+    name = "status",
+    requires = ["ledger"]
+);
 
 /// One row of a `migrate` / `rollback` report.
 pub struct Report {
@@ -103,37 +109,68 @@ fn prepare<'a>(
             .into());
     }
     let dropped_wrapper = psql.dropped_wrapper;
-    let sql: std::borrow::Cow<'a, str> = if psql.text == sql { std::borrow::Cow::Borrowed(sql) } else { std::borrow::Cow::Owned(psql.text) };
+    let sql: std::borrow::Cow<'a, str> = if psql.text == sql {
+        std::borrow::Cow::Borrowed(sql)
+    } else {
+        std::borrow::Cow::Owned(psql.text)
+    };
     let statements = match parse::parse(&sql) {
         Ok(s) => s,
         Err(e) => return Ok(Err(e)),
     };
     // Statements the client can run outside a transaction make the whole
     // migration a client-run one; what no migration may hold is refused.
-    let mut client_reason = has_no_transaction_marker(&sql).then(|| format!("it starts with {NO_TRANSACTION_MARKER}"));
+    let mut client_reason =
+        has_no_transaction_marker(&sql).then(|| format!("it starts with {NO_TRANSACTION_MARKER}"));
     for (i, stmt) in statements.iter().enumerate() {
         if let Some(r) = restriction_of(stmt) {
             let (line, _) = source::line_col(&sql, stmt.span.start);
-            let detail = format!("Statement {} of its {} (line {line}): {}", i + 1, direction.label(), excerpt(stmt.span.text(&sql)));
+            let detail = format!(
+                "Statement {} of its {} (line {line}): {}",
+                i + 1,
+                direction.label(),
+                excerpt(stmt.span.text(&sql))
+            );
             if r.client_runs && matches!(direction, Direction::Up) {
-                client_reason.get_or_insert(format!("{} (statement {}, line {line})", r.reason, i + 1));
+                client_reason.get_or_insert(format!(
+                    "{} (statement {}, line {line})",
+                    r.reason,
+                    i + 1
+                ));
                 continue;
             }
             let message = if r.client_runs {
-                format!("the down SQL of migration {version} cannot run inside a transaction: {}", r.reason)
+                format!(
+                    "the down SQL of migration {version} cannot run inside a transaction: {}",
+                    r.reason
+                )
             } else {
-                format!("migration {version} cannot run inside a transaction: {}", r.reason)
+                format!(
+                    "migration {version} cannot run inside a transaction: {}",
+                    r.reason
+                )
             };
             let hint = if r.client_runs {
                 "Rollbacks run in one transaction: use the transactional form in down SQL (DROP INDEX without CONCURRENTLY).".to_owned()
             } else {
                 r.hint
             };
-            return Err(Error::new(Kind::NotInTransactionBlock, message).detail(detail).hint(hint).into());
+            return Err(Error::new(Kind::NotInTransactionBlock, message)
+                .detail(detail)
+                .hint(hint)
+                .into());
         }
     }
     let transactional = client_reason.is_none();
-    let script = Script { version, sql, statements, runner: Default::default(), transactional, client_reason, dropped_wrapper };
+    let script = Script {
+        version,
+        sql,
+        statements,
+        runner: Default::default(),
+        transactional,
+        client_reason,
+        dropped_wrapper,
+    };
     Ok(Ok(script))
 }
 
@@ -192,10 +229,16 @@ fn plan_error(e: PlanError, function: &str) -> Error {
 
 pub fn refuse_nested(function: &str) -> Result<()> {
     if let Some(current) = context::current() {
-        return Err(Error::new(Kind::WrongState, format!("{function} cannot run inside a migration"))
-            .detail(format!("It was called while migration {} was running.", current.version))
-            .hint("Call it at top level, not from a migration or a hook.")
-            .into());
+        return Err(Error::new(
+            Kind::WrongState,
+            format!("{function} cannot run inside a migration"),
+        )
+        .detail(format!(
+            "It was called while migration {} was running.",
+            current.version
+        ))
+        .hint("Call it at top level, not from a migration or a hook.")
+        .into());
     }
     Ok(())
 }
@@ -224,16 +267,22 @@ fn register(
     require_admin(F)?;
     refuse_nested(F)?;
     if let Err(why) = version::validate(&version) {
-        return Err(Error::new(Kind::InvalidArgument, format!("invalid migration version {version:?}"))
-            .detail(format!("{}.", capitalize(&why)))
-            .hint("Use a version such as 42, 0042 or 2024-05-01-120000_add_orders.")
-            .into());
+        return Err(Error::new(
+            Kind::InvalidArgument,
+            format!("invalid migration version {version:?}"),
+        )
+        .detail(format!("{}.", capitalize(&why)))
+        .hint("Use a version such as 42, 0042 or 2024-05-01-120000_add_orders.")
+        .into());
     }
     if name.trim().is_empty() {
-        return Err(Error::new(Kind::InvalidArgument, format!("migration {version} has an empty name"))
-            .detail("The name is shown by confiture.status() and in the DDL history.")
-            .hint("Pass a short description such as 'add orders table'.")
-            .into());
+        return Err(Error::new(
+            Kind::InvalidArgument,
+            format!("migration {version} has an empty name"),
+        )
+        .detail("The name is shown by confiture.status() and in the DDL history.")
+        .hint("Pass a short description such as 'add orders table'.")
+        .into());
     }
     let statements = check_script(&version, &up_sql, Direction::Up, lenient)?;
     if let Some(down) = &down_sql {
@@ -254,7 +303,15 @@ fn register(
     }
     let checksum = sha256_hex(&up_sql);
     let Some(existing) = ledger::find(&version)? else {
-        ledger::insert(&version, &sort_key, &name, &up_sql, down_sql.as_deref(), &checksum, statements)?;
+        ledger::insert(
+            &version,
+            &sort_key,
+            &name,
+            &up_sql,
+            down_sql.as_deref(),
+            &checksum,
+            statements,
+        )?;
         return Ok("registered");
     };
     if existing.checksum != checksum {
@@ -271,7 +328,14 @@ fn register(
             .hint("Add a new migration for the change, or roll this one back first with confiture.rollback_to.")
             .into());
         }
-        ledger::replace(&version, &name, &up_sql, down_sql.as_deref(), &checksum, statements)?;
+        ledger::replace(
+            &version,
+            &name,
+            &up_sql,
+            down_sql.as_deref(),
+            &checksum,
+            statements,
+        )?;
         return Ok("replaced");
     }
     if existing.name != name || existing.down_sql != down_sql {
@@ -283,7 +347,9 @@ fn register(
 
 fn capitalize(s: &str) -> String {
     let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 /// Validate one script at registration: refuse empty SQL, statements that
@@ -291,7 +357,12 @@ fn capitalize(s: &str) -> String {
 /// `lenient` (SQL written for a newer PostgreSQL): then a WARNING, and the
 /// migration fails when applied until it is replaced.
 /// Returns the number of statements when it parses.
-fn check_script(version: &str, sql: &str, direction: Direction, lenient: bool) -> Result<Option<i32>> {
+fn check_script(
+    version: &str,
+    sql: &str,
+    direction: Direction,
+    lenient: bool,
+) -> Result<Option<i32>> {
     if sql.trim().is_empty() {
         return Err(empty_script(version, direction));
     }
@@ -325,10 +396,16 @@ fn empty_script(version: &str, direction: Direction) -> crate::error::ErrorRepor
         Direction::Up => "Pass the SQL the migration runs.",
         Direction::Down => "Pass NULL when the migration cannot be rolled back.",
     };
-    Error::new(Kind::InvalidArgument, format!("{} of migration {version} has no statements", direction.label()))
-        .detail("It is empty or only comments.")
-        .hint(hint)
-        .into()
+    Error::new(
+        Kind::InvalidArgument,
+        format!(
+            "{} of migration {version} has no statements",
+            direction.label()
+        ),
+    )
+    .detail("It is empty or only comments.")
+    .hint(hint)
+    .into()
 }
 
 /// Apply pending (and previously failed) migrations in version order, up to
@@ -341,7 +418,8 @@ fn migrate(
     target: default!(Option<String>, "NULL"),
     atomic: default!(Option<bool>, "false"),
     dry_run: default!(Option<bool>, "false"),
-) -> Result<TableIterator<
+) -> Result<
+    TableIterator<
         'static,
         (
             name!(version, String),
@@ -352,7 +430,8 @@ fn migrate(
             name!(hooks_duration, Interval),
             name!(message, Option<String>),
         ),
-    >> {
+    >,
+> {
     let _entered = crate::security::enter();
     const F: &str = "confiture.migrate";
     let atomic = require(atomic, F, "atomic")?;
@@ -365,7 +444,8 @@ fn migrate(
         crate::history::check_drift_before_migrate()?;
     }
     if dry_run {
-        let dry = crate::dryrun::run_plan(F, target.as_deref(), &crate::dryrun::Options::default())?;
+        let dry =
+            crate::dryrun::run_plan(F, target.as_deref(), &crate::dryrun::Options::default())?;
         return Ok(rows(dry.summaries()));
     }
     let ledger = ledger::load()?;
@@ -377,11 +457,20 @@ fn migrate(
     let total = scripts.len();
     let progress = |n: usize, m: &Migration, state: &str, d: Duration| {
         if crate::guc::PROGRESS.get() {
-            pgrx::notice!("confiture progress: {n}/{total} {} {state} {}", m.version, d.as_millis());
+            pgrx::notice!(
+                "confiture progress: {n}/{total} {} {state} {}",
+                m.version,
+                d.as_millis()
+            );
         }
     };
     for (n, (m, script)) in scripts.iter().enumerate() {
-        let mut hooks = MigrationHooks::new(hook_set.for_migration(&m.version, &m.name), &m.version, &m.name, &info);
+        let mut hooks = MigrationHooks::new(
+            hook_set.for_migration(&m.version, &m.name),
+            &m.version,
+            &m.name,
+            &info,
+        );
         let outcome = script.run_atomically(&mut hooks, None);
         match &outcome {
             Outcome::Done { duration } => progress(n + 1, m, "applied", *duration),
@@ -398,23 +487,57 @@ fn migrate(
                 r.hooks_duration = hooks_duration;
                 reports.push(r);
             }
-            Outcome::Failed { duration, failure, at, hook } => {
+            Outcome::Failed {
+                duration,
+                failure,
+                at,
+                hook,
+            } => {
                 let where_ = match &hook {
                     Some((name, phase)) => format!("hook {name} (phase {phase})"),
                     None => {
-                        let text = script.texts().nth(at.statement.unwrap_or(1) as usize - 1).unwrap_or("");
-                        format!("statement {} (line {}): {}", at.statement.unwrap_or(0), at.line.unwrap_or(0), excerpt(text))
+                        let text = script
+                            .texts()
+                            .nth(at.statement.unwrap_or(1) as usize - 1)
+                            .unwrap_or("");
+                        format!(
+                            "statement {} (line {}): {}",
+                            at.statement.unwrap_or(0),
+                            at.line.unwrap_or(0),
+                            excerpt(text)
+                        )
                     }
                 };
                 if atomic {
-                    return Err(migration_failed(m, &failure.code(), &failure.message, &where_, &reports, true)
-                        .into_report(failure.sqlstate));
+                    return Err(migration_failed(
+                        m,
+                        &failure.code(),
+                        &failure.message,
+                        &where_,
+                        &reports,
+                        true,
+                    )
+                    .into_report(failure.sqlstate));
                 }
                 ledger::record_failure(&m.version, duration, &failure, at)?;
                 crate::history::after_migration_failed(&m.version)?;
                 hook_run::record(&hook_runs)?;
-                migration_failed(m, &failure.code(), &failure.message, &where_, &reports, false).warn();
-                let mut r = report(m, State::Failed, duration, Some(script.statements.len() as i32), Some(failure.message));
+                migration_failed(
+                    m,
+                    &failure.code(),
+                    &failure.message,
+                    &where_,
+                    &reports,
+                    false,
+                )
+                .warn();
+                let mut r = report(
+                    m,
+                    State::Failed,
+                    duration,
+                    Some(script.statements.len() as i32),
+                    Some(failure.message),
+                );
                 r.hooks_duration = hooks_duration;
                 reports.push(r);
                 return Ok(rows(reports));
@@ -423,26 +546,67 @@ fn migrate(
     }
     if let Some((m, Stop::NeedsClient(why))) = &unparsable {
         let message = format!("applied by the confiture client (confiture migrate up): {why}");
-        pgrx::notice!("migration {} must be applied outside a transaction; the run stops before it", m.version);
-        reports.push(report(m, State::Pending, Duration::ZERO, None, Some(message)));
+        pgrx::notice!(
+            "migration {} must be applied outside a transaction; the run stops before it",
+            m.version
+        );
+        reports.push(report(
+            m,
+            State::Pending,
+            Duration::ZERO,
+            None,
+            Some(message),
+        ));
         hook_run::record(&hook_runs)?;
         return Ok(rows(reports));
     }
     if let Some((m, Stop::Syntax(e))) = unparsable {
         let message = syntax_message(&e);
         if atomic {
-            return Err(migration_failed(m, &e.sqlstate, &message, "its up SQL does not parse", &reports, true)
-                .into_report(PgSqlErrorCode::ERRCODE_SYNTAX_ERROR));
+            return Err(migration_failed(
+                m,
+                &e.sqlstate,
+                &message,
+                "its up SQL does not parse",
+                &reports,
+                true,
+            )
+            .into_report(PgSqlErrorCode::ERRCODE_SYNTAX_ERROR));
         }
-        let at = FailedAt { statement: None, line: e.line.map(|l| l as i32) };
+        let at = FailedAt {
+            statement: None,
+            line: e.line.map(|l| l as i32),
+        };
         // nothing ran, but the migration failed: its on_error hooks still run
-        let mut hooks = MigrationHooks::new(hook_set.for_migration(&m.version, &m.name), &m.version, &m.name, &info);
-        hooks.run_on_error(&Failure::detected(PgSqlErrorCode::ERRCODE_SYNTAX_ERROR, message.clone()));
+        let mut hooks = MigrationHooks::new(
+            hook_set.for_migration(&m.version, &m.name),
+            &m.version,
+            &m.name,
+            &info,
+        );
+        hooks.run_on_error(&Failure::detected(
+            PgSqlErrorCode::ERRCODE_SYNTAX_ERROR,
+            message.clone(),
+        ));
         hook_runs.append(&mut hooks.runs);
         ledger::record_failed(&m.version, Duration::ZERO, &e.sqlstate, &message, at)?;
         crate::history::after_migration_failed(&m.version)?;
-        migration_failed(m, &e.sqlstate, &message, "its up SQL does not parse", &reports, false).warn();
-        reports.push(report(m, State::Failed, Duration::ZERO, None, Some(message)));
+        migration_failed(
+            m,
+            &e.sqlstate,
+            &message,
+            "its up SQL does not parse",
+            &reports,
+            false,
+        )
+        .warn();
+        reports.push(report(
+            m,
+            State::Failed,
+            Duration::ZERO,
+            None,
+            Some(message),
+        ));
     }
     hook_run::record(&hook_runs)?;
     Ok(rows(reports))
@@ -452,7 +616,10 @@ fn migrate(
 /// cannot run in a transaction refuses the whole run before anything
 /// changes; a script that does not parse ends the list (returned apart,
 /// since the run stops there).
-pub type Scripts<'a> = (Vec<(&'a Migration, Script<'a>)>, Option<(&'a Migration, Stop)>);
+pub type Scripts<'a> = (
+    Vec<(&'a Migration, Script<'a>)>,
+    Option<(&'a Migration, Stop)>,
+);
 
 /// Why a run stops before a migration.
 pub enum Stop {
@@ -462,7 +629,11 @@ pub enum Stop {
     NeedsClient(String),
 }
 
-pub fn scripts_to_apply<'a>(ledger: &'a [Migration], target: Option<&str>, function: &str) -> Result<Scripts<'a>> {
+pub fn scripts_to_apply<'a>(
+    ledger: &'a [Migration],
+    target: Option<&str>,
+    function: &str,
+) -> Result<Scripts<'a>> {
     let entries: Vec<_> = ledger.iter().map(Migration::entry).collect();
     let planned = plan::to_apply(&entries, target).map_err(|e| plan_error(e, function))?;
     let late = plan::out_of_order(&entries, &planned);
@@ -481,7 +652,13 @@ pub fn scripts_to_apply<'a>(ledger: &'a [Migration], target: Option<&str>, funct
                 let why = script.client_reason.unwrap_or_default();
                 return Ok((scripts, Some((m, Stop::NeedsClient(why)))));
             }
-            Ok(script) => scripts.push((m, Script { runner: runner(m), ..script })),
+            Ok(script) => scripts.push((
+                m,
+                Script {
+                    runner: runner(m),
+                    ..script
+                },
+            )),
             Err(e) => return Ok((scripts, Some((m, Stop::Syntax(e))))),
         }
     }
@@ -500,12 +677,23 @@ pub fn runner(m: &Migration) -> crate::security::Runner {
 
 /// Identity of one `migrate` call, shared by its hooks.
 pub fn run_info(dry_run: bool) -> Result<RunInfo> {
-    let (run_id, user) = Spi::get_two::<String, String>("SELECT gen_random_uuid()::text, current_user::text")
-        .map_err(Error::from)?;
-    Ok(RunInfo { run_id: run_id.unwrap_or_default(), user: user.unwrap_or_default(), dry_run })
+    let (run_id, user) =
+        Spi::get_two::<String, String>("SELECT gen_random_uuid()::text, current_user::text")
+            .map_err(Error::from)?;
+    Ok(RunInfo {
+        run_id: run_id.unwrap_or_default(),
+        user: user.unwrap_or_default(),
+        dry_run,
+    })
 }
 
-pub fn report(m: &Migration, state: State, duration: Duration, statements: Option<i32>, message: Option<String>) -> Report {
+pub fn report(
+    m: &Migration,
+    state: State,
+    duration: Duration,
+    statements: Option<i32>,
+    message: Option<String>,
+) -> Report {
     Report {
         version: m.version.clone(),
         name: m.name.clone(),
@@ -517,11 +705,21 @@ pub fn report(m: &Migration, state: State, duration: Duration, statements: Optio
     }
 }
 
-fn migration_failed(m: &Migration, sqlstate: &str, message: &str, where_: &str, done: &[Report], atomic: bool) -> Error {
+fn migration_failed(
+    m: &Migration,
+    sqlstate: &str,
+    message: &str,
+    where_: &str,
+    done: &[Report],
+    atomic: bool,
+) -> Error {
     let kept = if atomic {
         "The whole run was rolled back (atomic => true).".to_owned()
     } else {
-        format!("Nothing of it remains; the {} migration(s) before it in this run stay applied.", done.len())
+        format!(
+            "Nothing of it remains; the {} migration(s) before it in this run stay applied.",
+            done.len()
+        )
     };
     Error::new(Kind::Internal, format!("migration {} failed: {message}", m.version))
         .detail(format!("SQLSTATE {sqlstate} in {where_}. {kept}"))
@@ -531,7 +729,10 @@ fn migration_failed(m: &Migration, sqlstate: &str, message: &str, where_: &str, 
 /// Undo the last `steps` applied migrations by running their down SQL,
 /// newest first. All or nothing: any failure raises and undoes the call.
 #[pg_extern]
-fn rollback(steps: default!(Option<i32>, "1")) -> Result<TableIterator<
+fn rollback(
+    steps: default!(Option<i32>, "1"),
+) -> Result<
+    TableIterator<
         'static,
         (
             name!(version, String),
@@ -542,7 +743,8 @@ fn rollback(steps: default!(Option<i32>, "1")) -> Result<TableIterator<
             name!(hooks_duration, Interval),
             name!(message, Option<String>),
         ),
-    >> {
+    >,
+> {
     let _entered = crate::security::enter();
     const F: &str = "confiture.rollback";
     let steps = require(steps, F, "steps")?;
@@ -551,7 +753,10 @@ fn rollback(steps: default!(Option<i32>, "1")) -> Result<TableIterator<
 
 /// Undo every applied migration after `version`, newest first.
 #[pg_extern]
-fn rollback_to(version: Option<String>) -> Result<TableIterator<
+fn rollback_to(
+    version: Option<String>,
+) -> Result<
+    TableIterator<
         'static,
         (
             name!(version, String),
@@ -562,7 +767,8 @@ fn rollback_to(version: Option<String>) -> Result<TableIterator<
             name!(hooks_duration, Interval),
             name!(message, Option<String>),
         ),
-    >> {
+    >,
+> {
     let _entered = crate::security::enter();
     const F: &str = "confiture.rollback_to";
     let version = require(version, F, "version")?;
@@ -586,7 +792,13 @@ fn undo(
         let m = &ledger[i];
         let down = m.down_sql.as_deref().unwrap_or_default();
         match prepare(&m.version, down, Direction::Down)? {
-            Ok(script) => scripts.push((m, Script { runner: runner(m), ..script })),
+            Ok(script) => scripts.push((
+                m,
+                Script {
+                    runner: runner(m),
+                    ..script
+                },
+            )),
             Err(e) => {
                 return Err(Error::new(
                     Kind::SyntaxError,
@@ -608,10 +820,19 @@ fn undo(
                 ledger::record_rolled_back(&m.version, duration)?;
                 crate::history::after_migration_rolled_back(&m.version, duration)?;
                 let n = script.statements.len() as i32;
-                reports.push(report(m, State::Pending, duration, Some(n), Some("rolled back".into())));
+                reports.push(report(
+                    m,
+                    State::Pending,
+                    duration,
+                    Some(n),
+                    Some("rolled back".into()),
+                ));
             }
             Outcome::Failed { failure, at, .. } => {
-                let text = script.texts().nth(at.statement.unwrap_or(1) as usize - 1).unwrap_or("");
+                let text = script
+                    .texts()
+                    .nth(at.statement.unwrap_or(1) as usize - 1)
+                    .unwrap_or("");
                 return Err(Error::new(
                     Kind::Internal,
                     format!("rolling back migration {} failed: {}", m.version, failure.message),
@@ -655,7 +876,10 @@ fn baseline(through_version: Option<String>) -> Result<i32> {
 /// (`trusted => true`) instead of those of the role that registered it.
 /// Superusers only: it decides what may run as a superuser.
 #[pg_extern]
-fn trust_migration(version: Option<String>, trusted: default!(Option<bool>, "true")) -> Result<bool> {
+fn trust_migration(
+    version: Option<String>,
+    trusted: default!(Option<bool>, "true"),
+) -> Result<bool> {
     let _entered = crate::security::enter();
     const F: &str = "confiture.trust_migration";
     let version = require(version, F, "version")?;

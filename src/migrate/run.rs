@@ -7,8 +7,8 @@ use super::ledger::FailedAt;
 use crate::error::{Error, Kind};
 use crate::hooks::run::MigrationHooks;
 use crate::subxact::{Failure, Subtransaction};
-use confiture_core::hooks::Phase;
 use confiture_core::ddl::Statement;
+use confiture_core::hooks::Phase;
 use confiture_core::source;
 use pgrx::prelude::*;
 use std::cell::Cell;
@@ -41,7 +41,9 @@ pub struct Script<'a> {
 
 /// How a script's run ended.
 pub enum Outcome {
-    Done { duration: Duration },
+    Done {
+        duration: Duration,
+    },
     Failed {
         duration: Duration,
         failure: Failure,
@@ -63,13 +65,17 @@ impl Script<'_> {
             .statements
             .get(i)
             .map(|s| source::line_col(&self.sql, s.span.start).0 as i32);
-        FailedAt { statement: Some(i as i32 + 1), line }
+        FailedAt {
+            statement: Some(i as i32 + 1),
+            line,
+        }
     }
 
     /// Run every statement in the current transaction; on error, `failed`
     /// holds the index of the statement that raised it.
     pub fn execute(&self, failed: &Cell<usize>, observer: Option<&mut dyn Observer>) {
-        self.runner.run(|| self.execute_statements(failed, observer))
+        self.runner
+            .run(|| self.execute_statements(failed, observer))
     }
 
     fn execute_statements(&self, failed: &Cell<usize>, mut observer: Option<&mut dyn Observer>) {
@@ -87,10 +93,13 @@ impl Script<'_> {
                 let _path = crate::security::GucScope::set(&[("search_path", &search_path)]);
                 if let Err(e) = Spi::run(text) {
                     // SPI refuses a few statements itself (e.g. transaction control).
-                    Error::new(Kind::NotInTransactionBlock, format!("statement {} cannot run in a migration", i + 1))
-                        .detail(e.to_string())
-                        .hint("Remove transaction control statements from the migration.")
-                        .raise();
+                    Error::new(
+                        Kind::NotInTransactionBlock,
+                        format!("statement {} cannot run in a migration", i + 1),
+                    )
+                    .detail(e.to_string())
+                    .hint("Remove transaction control statements from the migration.")
+                    .raise();
                 }
             };
             match observer.as_deref_mut() {
@@ -105,7 +114,11 @@ impl Script<'_> {
     /// it, or none of it. Phases run in order around the statements; when
     /// anything fails, the subtransaction is rolled back and then the
     /// `on_error` hooks run.
-    pub fn run_atomically(&self, hooks: &mut MigrationHooks, observer: Option<&mut dyn Observer>) -> Outcome {
+    pub fn run_atomically(
+        &self,
+        hooks: &mut MigrationHooks,
+        observer: Option<&mut dyn Observer>,
+    ) -> Outcome {
         let started = Instant::now();
         let failed = Cell::new(0);
         let _entered = context::enter(self.version, hooks.dry_run());
@@ -123,15 +136,26 @@ impl Script<'_> {
             }
         });
         match result {
-            Ok(()) => Outcome::Done { duration: started.elapsed() },
+            Ok(()) => Outcome::Done {
+                duration: started.elapsed(),
+            },
             Err(failure) => {
                 context::set_statement(None);
                 if with_hooks {
                     hooks.run_on_error(&failure);
                 }
                 let hook = hooks.failed.take();
-                let at = if hook.is_some() { FailedAt::default() } else { self.failed_at(failed.get()) };
-                Outcome::Failed { duration: started.elapsed(), failure, at, hook }
+                let at = if hook.is_some() {
+                    FailedAt::default()
+                } else {
+                    self.failed_at(failed.get())
+                };
+                Outcome::Failed {
+                    duration: started.elapsed(),
+                    failure,
+                    at,
+                    hook,
+                }
             }
         }
     }

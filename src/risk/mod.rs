@@ -30,14 +30,21 @@ fn rows_of(sql: &str, what: &str) -> Result<Vec<Row>> {
     let statements = match parse::parse(sql) {
         Ok(s) => s,
         Err(e) => {
-            let at = if e.location().is_empty() { String::new() } else { format!(" at {}", e.location()) };
+            let at = if e.location().is_empty() {
+                String::new()
+            } else {
+                format!(" at {}", e.location())
+            };
             return Ok(vec![Row {
                 statement: 0,
                 line: e.line.map(|l| l as i32),
                 sql: None,
                 a: None,
                 tier: risk::Tier::Dangerous,
-                reasons: vec![format!("{what} does not parse on this server: {}{at} [{}]", e.message, e.sqlstate)],
+                reasons: vec![format!(
+                    "{what} does not parse on this server: {}{at} [{}]",
+                    e.message, e.sqlstate
+                )],
                 estimate_ms: None,
             }]);
         }
@@ -63,7 +70,18 @@ fn rows_of(sql: &str, what: &str) -> Result<Vec<Row>> {
     }
     let (tier, reasons) = risk::migration_tier(&assessments);
     let total: Option<f64> = rows.iter().map(|r| r.estimate_ms).sum();
-    rows.insert(0, Row { statement: 0, line: None, sql: None, a: None, tier, reasons, estimate_ms: total });
+    rows.insert(
+        0,
+        Row {
+            statement: 0,
+            line: None,
+            sql: None,
+            a: None,
+            tier,
+            reasons,
+            estimate_ms: total,
+        },
+    );
     Ok(rows)
 }
 
@@ -115,10 +133,12 @@ fn to_tuples(rows: Vec<Row>) -> Vec<AssessRow> {
                 a.as_ref().and_then(|a| a.data_loss.clone()),
                 a.as_ref().and_then(|a| a.compatibility.clone()),
                 a.as_ref().map(|a| a.recommendations.clone()),
-                a.as_ref().map(|a| a.inverse.clone().unwrap_or_else(|| "irreversible".into())),
+                a.as_ref()
+                    .map(|a| a.inverse.clone().unwrap_or_else(|| "irreversible".into())),
                 r.tier.as_str().to_owned(),
                 r.reasons,
-                r.estimate_ms.map(|ms| Interval::from_micros((ms * 1000.0) as i64)),
+                r.estimate_ms
+                    .map(|ms| Interval::from_micros((ms * 1000.0) as i64)),
             )
         })
         .collect()
@@ -186,27 +206,47 @@ fn assess_migration(
     let _entered = crate::security::enter();
     let version = require(version, "confiture.assess_migration", "version")?;
     let Some(m) = ledger::find(&version)? else {
-        return Err(Error::new(Kind::UndefinedObject, format!("migration {version} is not registered"))
-            .detail("confiture.assess_migration looks it up in confiture.migrations.")
-            .hint("SELECT version FROM confiture.status() lists the registered versions.")
-            .into());
+        return Err(Error::new(
+            Kind::UndefinedObject,
+            format!("migration {version} is not registered"),
+        )
+        .detail("confiture.assess_migration looks it up in confiture.migrations.")
+        .hint("SELECT version FROM confiture.status() lists the registered versions.")
+        .into());
     };
-    Ok(TableIterator::new(to_tuples(rows_of(&m.up_sql, &format!("migration {version}"))?)))
+    Ok(TableIterator::new(to_tuples(rows_of(
+        &m.up_sql,
+        &format!("migration {version}"),
+    )?)))
 }
 
 /// The documented lock of each kind of statement, with an example.
 #[pg_extern(immutable, parallel_safe)]
 fn lock_facts() -> TableIterator<
     'static,
-    (name!(operation, String), name!(example, String), name!(lock, String), name!(rewrites, bool)),
+    (
+        name!(operation, String),
+        name!(example, String),
+        name!(lock, String),
+        name!(rewrites, bool),
+    ),
 > {
-    TableIterator::new(FACTS.iter().map(|f| (f.operation.into(), f.example.into(), f.lock.into(), f.rewrites)))
+    TableIterator::new(FACTS.iter().map(|f| {
+        (
+            f.operation.into(),
+            f.example.into(),
+            f.lock.into(),
+            f.rewrites,
+        )
+    }))
 }
 
 /// Run `sql` in a savepoint that is always rolled back and return the
 /// table locks it took (relation, mode): what this server really does.
 #[pg_extern]
-fn probe_locks(sql: Option<String>) -> Result<TableIterator<'static, (name!(relation, String), name!(mode, String))>> {
+fn probe_locks(
+    sql: Option<String>,
+) -> Result<TableIterator<'static, (name!(relation, String), name!(mode, String))>> {
     let _entered = crate::security::enter();
     let sql = require(sql, "confiture.probe_locks", "sql")?;
     crate::migrate::refuse_nested("confiture.probe_locks")?;
@@ -243,14 +283,18 @@ fn probe_locks(sql: Option<String>) -> Result<TableIterator<'static, (name!(rela
     let before = read();
     let outcome = Subtransaction::new().always_roll_back().run(|| {
         crate::security::with_caller_search_path(|| {
-            Spi::run(&sql).unwrap_or_else(|e| Error::new(Kind::InvalidArgument, e.to_string()).raise())
+            Spi::run(&sql)
+                .unwrap_or_else(|e| Error::new(Kind::InvalidArgument, e.to_string()).raise())
         });
         read()
     });
     match outcome {
-        Ok(after) => Ok(TableIterator::new(after.into_iter().filter(move |l| !before.contains(l)).map(move |(oid, name, mode)| {
-            (names.get(&oid).cloned().unwrap_or(name), mode)
-        }))),
+        Ok(after) => Ok(TableIterator::new(
+            after
+                .into_iter()
+                .filter(move |l| !before.contains(l))
+                .map(move |(oid, name, mode)| (names.get(&oid).cloned().unwrap_or(name), mode)),
+        )),
         Err(f) => f.rethrow(),
     }
 }

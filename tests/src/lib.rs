@@ -9,18 +9,26 @@ use std::path::PathBuf;
 pub fn connect(db: &str) -> Client {
     let host = std::env::var("CONFITURE_PGHOST").expect("CONFITURE_PGHOST (run through make test)");
     let port = std::env::var("CONFITURE_PGPORT").unwrap_or_else(|_| "5432".into());
-    Client::connect(&format!("host={host} port={port} user=postgres dbname={db}"), NoTls)
-        .unwrap_or_else(|e| panic!("cannot connect to {db} on {host}:{port}: {e}"))
+    Client::connect(
+        &format!("host={host} port={port} user=postgres dbname={db}"),
+        NoTls,
+    )
+    .unwrap_or_else(|e| panic!("cannot connect to {db} on {host}:{port}: {e}"))
 }
 
 /// Drop and recreate database `db`, with `CREATE EXTENSION confiture`.
 pub fn fresh_db(db: &str) -> Client {
     let mut admin = connect("postgres");
     // two round trips: a multi-statement string runs in one transaction block
-    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).unwrap();
-    admin.batch_execute(&format!("CREATE DATABASE {db}")).unwrap();
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+        .unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {db}"))
+        .unwrap();
     let mut c = connect(db);
-    c.batch_execute("SET client_min_messages = warning; CREATE EXTENSION confiture").unwrap();
+    c.batch_execute("SET client_min_messages = warning; CREATE EXTENSION confiture")
+        .unwrap();
     c
 }
 
@@ -51,7 +59,9 @@ pub fn corpus_migrations(project: &str) -> Vec<CorpusMigration> {
         .map(|d| CorpusMigration {
             version: d.file_name().unwrap().to_string_lossy().into_owned(),
             up: std::fs::read_to_string(d.join("up.sql")).unwrap(),
-            down: std::fs::read_to_string(d.join("down.sql")).ok().filter(|s| !s.trim().is_empty()),
+            down: std::fs::read_to_string(d.join("down.sql"))
+                .ok()
+                .filter(|s| !s.trim().is_empty()),
         })
         .collect()
 }
@@ -60,12 +70,19 @@ pub fn corpus_migrations(project: &str) -> Vec<CorpusMigration> {
 pub fn register_corpus(client: &mut Client, project: &str) -> usize {
     let migrations = corpus_migrations(project);
     let mut tx = client.transaction().unwrap();
-    tx.batch_execute("SET LOCAL client_min_messages = error").unwrap();
+    tx.batch_execute("SET LOCAL client_min_messages = error")
+        .unwrap();
     for m in &migrations {
-        let name = m.version.split_once('_').map_or(m.version.as_str(), |(_, n)| n);
+        let name = m
+            .version
+            .split_once('_')
+            .map_or(m.version.as_str(), |(_, n)| n);
         // a dozen lemmy files use syntax newer than PostgreSQL 15
-        tx.execute("SELECT confiture.register($1, $2, $3, $4, allow_syntax_errors => true)", &[&m.version, &name, &m.up, &m.down])
-            .unwrap_or_else(|e| panic!("register {}: {e}", m.version));
+        tx.execute(
+            "SELECT confiture.register($1, $2, $3, $4, allow_syntax_errors => true)",
+            &[&m.version, &name, &m.up, &m.down],
+        )
+        .unwrap_or_else(|e| panic!("register {}: {e}", m.version));
     }
     tx.commit().unwrap();
     migrations.len()
@@ -78,7 +95,9 @@ pub fn confiture_bin() -> PathBuf {
         return PathBuf::from(p);
     }
     let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| workspace.join("target"));
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| workspace.join("target"));
     ["release", "debug"]
         .iter()
         .map(|profile| target.join(profile).join("confiture"))

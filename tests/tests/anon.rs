@@ -32,17 +32,39 @@ fn multi_tenant_schema_masked_in_place_keeps_its_integrity() {
     )
     .unwrap();
     let masked: Vec<(String, i64)> = c
-        .query("SELECT table_name, rows FROM confiture.anonymize('staging') ORDER BY 1", &[])
+        .query(
+            "SELECT table_name, rows FROM confiture.anonymize('staging') ORDER BY 1",
+            &[],
+        )
         .unwrap()
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
-    assert_eq!(masked, vec![("public.customers".to_string(), 50_000), ("public.orders".to_string(), 150_000)]);
+    assert_eq!(
+        masked,
+        vec![
+            ("public.customers".to_string(), 50_000),
+            ("public.orders".to_string(), 150_000)
+        ]
+    );
 
-    let one = |c: &mut postgres::Client, sql: &str| -> i64 { c.query_one(sql, &[]).unwrap().get(0) };
+    let one =
+        |c: &mut postgres::Client, sql: &str| -> i64 { c.query_one(sql, &[]).unwrap().get(0) };
     // nothing personal is left
-    assert_eq!(one(&mut c, "SELECT count(*) FROM customers WHERE email LIKE 'c%@corp%' OR name LIKE 'Customer %'"), 0);
-    assert_eq!(one(&mut c, "SELECT count(*) FROM customers WHERE length(ssn) <> 64"), 0);
+    assert_eq!(
+        one(
+            &mut c,
+            "SELECT count(*) FROM customers WHERE email LIKE 'c%@corp%' OR name LIKE 'Customer %'"
+        ),
+        0
+    );
+    assert_eq!(
+        one(
+            &mut c,
+            "SELECT count(*) FROM customers WHERE length(ssn) <> 64"
+        ),
+        0
+    );
     // every foreign key still valid (checked by the server itself)
     c.batch_execute(
         "ALTER TABLE orders DROP CONSTRAINT orders_customer_email_fkey;
@@ -50,15 +72,30 @@ fn multi_tenant_schema_masked_in_place_keeps_its_integrity() {
          ALTER TABLE orders VALIDATE CONSTRAINT orders_customer_email_fkey;",
     )
     .unwrap();
-    assert_eq!(one(&mut c, "SELECT count(*) FROM orders o JOIN customers c ON c.email = o.customer_email"), 150_000);
-    assert_eq!(one(&mut c, "SELECT count(*) FROM orders o JOIN customers c ON c.id = o.customer_id"), 150_000);
+    assert_eq!(
+        one(
+            &mut c,
+            "SELECT count(*) FROM orders o JOIN customers c ON c.email = o.customer_email"
+        ),
+        150_000
+    );
+    assert_eq!(
+        one(
+            &mut c,
+            "SELECT count(*) FROM orders o JOIN customers c ON c.id = o.customer_id"
+        ),
+        150_000
+    );
     // tenant_id byte for byte unchanged, rows neither lost nor moved between tenants
     assert_eq!(one(&mut c, "SELECT count(*) FROM customers c JOIN before b USING (id) WHERE c.tenant_id IS DISTINCT FROM b.tenant_id"), 0);
     assert_eq!(one(&mut c, "SELECT count(*) FROM orders o JOIN orders_before b USING (id) WHERE (o.tenant_id, o.customer_id) IS DISTINCT FROM (b.tenant_id, b.customer_id)"), 0);
     // unique indexes still valid and values still distinct
     assert_eq!(one(&mut c, "SELECT count(*) FROM pg_index WHERE indrelid = 'customers'::regclass AND NOT indisvalid"), 0);
     c.batch_execute("REINDEX TABLE customers").unwrap();
-    assert_eq!(one(&mut c, "SELECT count(DISTINCT email) FROM customers"), 50_000);
+    assert_eq!(
+        one(&mut c, "SELECT count(DISTINCT email) FROM customers"),
+        50_000
+    );
     // and the verifier agrees
     assert_eq!(one(&mut c, "SELECT count(*) FROM confiture.verify_profile('staging') WHERE status = 'fail' AND \"check\" <> 'masked_values_differ' AND \"check\" <> 'no_original_in_masked_row'"), 0);
 }

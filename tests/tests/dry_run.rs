@@ -39,11 +39,14 @@ struct Step {
 #[test]
 fn ten_kinds_of_migration_on_two_million_rows() {
     let mut c = fresh_db("e2e_dry_run");
-    let schema = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../bench/sql/risk_schema.sql"))
-        .unwrap()
-        .replace(":rows", &ROWS.to_string())
-        // one simple-query string runs as one transaction: no VACUUM in it
-        .replace("VACUUM ANALYZE", "ANALYZE");
+    let schema = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../bench/sql/risk_schema.sql"
+    ))
+    .unwrap()
+    .replace(":rows", &ROWS.to_string())
+    // one simple-query string runs as one transaction: no VACUUM in it
+    .replace("VACUUM ANALYZE", "ANALYZE");
     c.batch_execute(&schema).unwrap();
 
     // 6. CREATE INDEX CONCURRENTLY is for the client: a dry run cannot run
@@ -51,11 +54,15 @@ fn ten_kinds_of_migration_on_two_million_rows() {
     c.execute("SELECT confiture.register('06', 'concurrent index', 'CREATE INDEX CONCURRENTLY ON customers (phone)')", &[])
         .unwrap();
     let outcome: String = c
-        .query_one("SELECT outcome FROM confiture.dry_run() WHERE version = '06' AND kind = 'migration'", &[])
+        .query_one(
+            "SELECT outcome FROM confiture.dry_run() WHERE version = '06' AND kind = 'migration'",
+            &[],
+        )
         .unwrap()
         .get(0);
     assert_eq!(outcome, "not run");
-    c.batch_execute("DELETE FROM confiture.migrations WHERE version = '06'").unwrap();
+    c.batch_execute("DELETE FROM confiture.migrations WHERE version = '06'")
+        .unwrap();
 
     // Dry-run each migration alone (earlier ones applied for real), so its
     // report starts from a transaction holding no locks, and check what it saw.
@@ -71,7 +78,10 @@ fn ten_kinds_of_migration_on_two_million_rows() {
                 &[&v],
             )
             .unwrap();
-        assert!(rows.iter().all(|r| r.get::<_, String>(0) == v), "only {v} is pending");
+        assert!(
+            rows.iter().all(|r| r.get::<_, String>(0) == v),
+            "only {v} is pending"
+        );
         steps.extend(rows.iter().map(|r| Step {
             version: r.get(0),
             statement: r.get(1),
@@ -83,26 +93,50 @@ fn ten_kinds_of_migration_on_two_million_rows() {
         }));
         if let Some(before) = before {
             // nothing of the dry run remains: schema, rows, ledger
-            assert_eq!(fingerprint(&mut c), before, "dry run of {v} left something behind");
+            assert_eq!(
+                fingerprint(&mut c),
+                before,
+                "dry run of {v} left something behind"
+            );
         }
-        let applied: String =
-            c.query_one("SELECT state FROM confiture.migrate(target => $1)", &[&v]).unwrap().get(0);
+        let applied: String = c
+            .query_one("SELECT state FROM confiture.migrate(target => $1)", &[&v])
+            .unwrap()
+            .get(0);
         assert_eq!(applied, "applied");
     }
-    let step = |v: &str, n: usize| steps.iter().filter(|s| s.version == v).nth(n).unwrap_or_else(|| panic!("{v}#{n}"));
+    let step = |v: &str, n: usize| {
+        steps
+            .iter()
+            .filter(|s| s.version == v)
+            .nth(n)
+            .unwrap_or_else(|| panic!("{v}#{n}"))
+    };
     let has_lock = |s: &Step, l: &str| s.locks.iter().any(|x| x == l);
 
     // 1, 2, 10: catalog-only changes under ACCESS EXCLUSIVE, no rewrite
     for v in ["01", "02", "10"] {
         let s = step(v, 0);
-        assert!(has_lock(s, "public.customers: AccessExclusiveLock"), "{v}: {:?}", s.locks);
+        assert!(
+            has_lock(s, "public.customers: AccessExclusiveLock"),
+            "{v}: {:?}",
+            s.locks
+        );
         assert!(s.rewritten.is_empty(), "{v} rewrote {:?}", s.rewritten);
     }
     // 3, 4: volatile default and type change rewrite the table and its indexes
     for v in ["03", "04"] {
         let s = step(v, 0);
-        assert!(s.rewritten.contains(&"public.customers".to_string()), "{v}: {:?}", s.rewritten);
-        assert!(s.rewritten.contains(&"public.customers_pkey".to_string()), "{v}: {:?}", s.rewritten);
+        assert!(
+            s.rewritten.contains(&"public.customers".to_string()),
+            "{v}: {:?}",
+            s.rewritten
+        );
+        assert!(
+            s.rewritten.contains(&"public.customers_pkey".to_string()),
+            "{v}: {:?}",
+            s.rewritten
+        );
         assert!(has_lock(s, "public.customers: AccessExclusiveLock"));
     }
     // 5: a plain index build blocks writes (SHARE), not reads
@@ -112,11 +146,29 @@ fn ten_kinds_of_migration_on_two_million_rows() {
     assert!(!has_lock(s, "public.customers: AccessExclusiveLock"));
     // 7: NOT VALID takes SHARE ROW EXCLUSIVE on both tables, VALIDATE only SHARE UPDATE EXCLUSIVE
     let add = step("07", 0);
-    assert!(has_lock(add, "public.customers: ShareRowExclusiveLock") && has_lock(add, "public.tenants: ShareRowExclusiveLock"), "{:?}", add.locks);
-    assert!(add.constraints.as_deref().unwrap_or("").contains("validated_later"), "{:?}", add.constraints);
+    assert!(
+        has_lock(add, "public.customers: ShareRowExclusiveLock")
+            && has_lock(add, "public.tenants: ShareRowExclusiveLock"),
+        "{:?}",
+        add.locks
+    );
+    assert!(
+        add.constraints
+            .as_deref()
+            .unwrap_or("")
+            .contains("validated_later"),
+        "{:?}",
+        add.constraints
+    );
     let validate = step("07", 1);
-    assert!(validate.statement.starts_with("ALTER TABLE customers VALIDATE"));
-    assert!(has_lock(validate, "public.customers: ShareUpdateExclusiveLock"), "{:?}", validate.locks);
+    assert!(validate
+        .statement
+        .starts_with("ALTER TABLE customers VALIDATE"));
+    assert!(
+        has_lock(validate, "public.customers: ShareUpdateExclusiveLock"),
+        "{:?}",
+        validate.locks
+    );
     assert!(!has_lock(validate, "public.customers: AccessExclusiveLock"));
     // 8: SET NOT NULL scans under ACCESS EXCLUSIVE without rewriting
     let s = step("08", 0);

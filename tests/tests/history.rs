@@ -9,7 +9,10 @@ fn lemmy_chain_is_logged_and_diffed() {
     let mut c = fresh_db("e2e_history");
     register_corpus(&mut c, "lemmy");
     let applied: i64 = c
-        .query_one("SELECT count(*) FROM confiture.migrate() WHERE state = 'applied'", &[])
+        .query_one(
+            "SELECT count(*) FROM confiture.migrate() WHERE state = 'applied'",
+            &[],
+        )
         .unwrap()
         .get(0);
     assert_eq!(applied, 247);
@@ -41,7 +44,10 @@ fn lemmy_chain_is_logged_and_diffed() {
         .unwrap_or(0);
     assert_eq!(longest, 0, "no log entry holds a whole migration's text");
 
-    let versions: Vec<String> = corpus_migrations("lemmy").into_iter().map(|m| m.version).collect();
+    let versions: Vec<String> = corpus_migrations("lemmy")
+        .into_iter()
+        .map(|m| m.version)
+        .collect();
     let (first, last) = (&versions[0], &versions[246]);
     let missing: Vec<String> = c
         .query(
@@ -54,19 +60,32 @@ fn lemmy_chain_is_logged_and_diffed() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert!(missing.is_empty(), "tables missing from schema_diff: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "tables missing from schema_diff: {missing:?}"
+    );
     let tables: i64 = c
-        .query_one("SELECT count(*) FROM confiture.schema_diff($1, $2) WHERE kind = 'table'", &[first, last])
+        .query_one(
+            "SELECT count(*) FROM confiture.schema_diff($1, $2) WHERE kind = 'table'",
+            &[first, last],
+        )
         .unwrap()
         .get(0);
     assert!(tables > 50, "{tables} tables in the diff");
     // no drift right after the run
-    let drift: i64 = c.query_one("SELECT count(*) FROM confiture.drift()", &[]).unwrap().get(0);
+    let drift: i64 = c
+        .query_one("SELECT count(*) FROM confiture.drift()", &[])
+        .unwrap()
+        .get(0);
     assert_eq!(drift, 0);
 }
 
 fn fixture() -> String {
-    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/pggit_fixture.sql")).unwrap()
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/pggit_fixture.sql"
+    ))
+    .unwrap()
 }
 
 /// (branch, message) of pgGit's commits, oldest first.
@@ -90,7 +109,11 @@ fn waiting(c: &mut postgres::Client) -> Vec<(String, String, String)> {
 }
 
 fn states(c: &mut postgres::Client, call: &str) -> Vec<String> {
-    c.query(&format!("SELECT state FROM confiture.{call}"), &[]).unwrap().iter().map(|r| r.get(0)).collect()
+    c.query(&format!("SELECT state FROM confiture.{call}"), &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
 }
 
 /// Against the pgGit fixture: apply, roll back and apply again with a
@@ -104,7 +127,8 @@ fn pggit_gets_every_event_in_order_on_its_branch() {
     a.batch_execute(&fixture()).unwrap();
     // pgGit's first new branch collides once with 'main' (the regress suite
     // shows it); start past it
-    a.batch_execute("SELECT setval('pggit.branches_id_seq', 1)").unwrap();
+    a.batch_execute("SELECT setval('pggit.branches_id_seq', 1)")
+        .unwrap();
     a.execute(
         "SELECT confiture.register('1', 'paths', $1, 'DROP TABLE paths')",
         &[&r"CREATE TABLE paths (p text DEFAULT 'C:\temp\new'); COMMENT ON TABLE paths IS E'tab\there'"],
@@ -117,8 +141,14 @@ fn pggit_gets_every_event_in_order_on_its_branch() {
     let got = commits(&mut a);
     assert_eq!(got.len(), 3, "{got:?}");
     assert!(got.iter().all(|(b, _)| b == "main"));
-    assert!(got[0].1.starts_with("confiture: apply 1 paths") && got[0].1.ends_with(&m("1")), "{got:?}");
-    assert!(got[1].1.starts_with("confiture: roll back 1 paths"), "{got:?}");
+    assert!(
+        got[0].1.starts_with("confiture: apply 1 paths") && got[0].1.ends_with(&m("1")),
+        "{got:?}"
+    );
+    assert!(
+        got[1].1.starts_with("confiture: roll back 1 paths"),
+        "{got:?}"
+    );
     let (rows, hash_ok): (i64, bool) = {
         let r = a
             .query_one(
@@ -145,7 +175,8 @@ fn pggit_gets_every_event_in_order_on_its_branch() {
     a.batch_execute("SET pggit.fixture_fail = on").unwrap();
     assert_eq!(states(&mut a, "rollback()"), ["pending"]);
     assert_eq!(states(&mut a, "migrate()"), ["applied"]);
-    a.batch_execute("SELECT confiture.register('2', 'more', 'CREATE TABLE more (id int)')").unwrap();
+    a.batch_execute("SELECT confiture.register('2', 'more', 'CREATE TABLE more (id int)')")
+        .unwrap();
     assert_eq!(states(&mut a, "migrate()"), ["applied"]);
     assert_eq!(
         waiting(&mut a),
@@ -158,27 +189,41 @@ fn pggit_gets_every_event_in_order_on_its_branch() {
     // another session, with no branch set and a working pgGit, delivers them
     let mut b = connect("e2e_pggit");
     b.batch_execute("SET client_min_messages = error").unwrap();
-    let delivered: i64 = b.query_one("SELECT confiture.pggit_sync()", &[]).unwrap().get(0);
+    let delivered: i64 = b
+        .query_one("SELECT confiture.pggit_sync()", &[])
+        .unwrap()
+        .get(0);
     assert_eq!(delivered, 3);
     assert!(waiting(&mut b).is_empty());
     let got = commits(&mut b);
     let tail: Vec<&(String, String)> = got.iter().rev().take(3).collect();
-    assert!(tail.iter().all(|(branch, _)| branch == "feature/y"), "{got:?}");
+    assert!(
+        tail.iter().all(|(branch, _)| branch == "feature/y"),
+        "{got:?}"
+    );
     assert!(tail[2].1.starts_with("confiture: roll back 1"), "{got:?}");
     assert!(tail[1].1.starts_with("confiture: apply 1"), "{got:?}");
     assert!(tail[0].1.starts_with("confiture: apply 2"), "{got:?}");
     let errors: i64 = b
-        .query_one("SELECT count(*) FROM confiture.pggit_outbox WHERE last_error IS NOT NULL", &[])
+        .query_one(
+            "SELECT count(*) FROM confiture.pggit_outbox WHERE last_error IS NOT NULL",
+            &[],
+        )
         .unwrap()
         .get(0);
     assert_eq!(errors, 0, "last_error is cleared on delivery");
 
     // an event pgGit never takes (a branch name it refuses) blocks the next
     // ones until it is skipped
-    b.batch_execute("SET pggit.branch = 'not a branch'").unwrap();
-    b.batch_execute("SELECT confiture.register('3', 'stuck', 'CREATE TABLE stuck (id int)')").unwrap();
+    b.batch_execute("SET pggit.branch = 'not a branch'")
+        .unwrap();
+    b.batch_execute("SELECT confiture.register('3', 'stuck', 'CREATE TABLE stuck (id int)')")
+        .unwrap();
     assert_eq!(states(&mut b, "migrate()"), ["applied"]);
-    b.batch_execute("RESET pggit.branch; SELECT confiture.register('4', 'next', 'CREATE TABLE next (id int)')").unwrap();
+    b.batch_execute(
+        "RESET pggit.branch; SELECT confiture.register('4', 'next', 'CREATE TABLE next (id int)')",
+    )
+    .unwrap();
     assert_eq!(states(&mut b, "migrate()"), ["applied"]);
     assert_eq!(waiting(&mut b).len(), 2);
     let left: i64 = b
@@ -190,10 +235,17 @@ fn pggit_gets_every_event_in_order_on_its_branch() {
         .unwrap()
         .get(0);
     assert_eq!(left, 1);
-    let delivered: i64 = b.query_one("SELECT confiture.pggit_sync()", &[]).unwrap().get(0);
+    let delivered: i64 = b
+        .query_one("SELECT confiture.pggit_sync()", &[])
+        .unwrap()
+        .get(0);
     assert_eq!(delivered, 1);
-    let versions: Vec<String> =
-        b.query("SELECT version FROM pggit.migrations ORDER BY version", &[]).unwrap().iter().map(|r| r.get(0)).collect();
+    let versions: Vec<String> = b
+        .query("SELECT version FROM pggit.migrations ORDER BY version", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
     assert_eq!(versions, ["1", "2", "4"]);
 }
 
@@ -219,11 +271,16 @@ fn a_query_string_logs_each_statement_with_its_own_text() {
         rows,
         [
             ("public.la".into(), "CREATE TABLE la (id int)".into()),
-            ("public.lb".into(), "DO $$ BEGIN CREATE TABLE lb (id int); END $$".into()),
+            (
+                "public.lb".into(),
+                "DO $$ BEGIN CREATE TABLE lb (id int); END $$".into()
+            ),
             ("public.lc".into(), "CREATE TABLE lc (id int)".into()),
         ]
     );
-    let many: String = (0..1000).map(|i| format!("CREATE TABLE m{i} (id int);\n")).collect();
+    let many: String = (0..1000)
+        .map(|i| format!("CREATE TABLE m{i} (id int);\n"))
+        .collect();
     c.batch_execute(&many).unwrap();
     let wrong: i64 = c
         .query_one(
@@ -234,7 +291,12 @@ fn a_query_string_logs_each_statement_with_its_own_text() {
         )
         .unwrap()
         .get(0);
-    let logged: i64 =
-        c.query_one("SELECT count(*) FROM confiture.ddl_log WHERE object_identity LIKE 'public.m%'", &[]).unwrap().get(0);
+    let logged: i64 = c
+        .query_one(
+            "SELECT count(*) FROM confiture.ddl_log WHERE object_identity LIKE 'public.m%'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
     assert_eq!((logged, wrong), (1000, 0));
 }

@@ -21,17 +21,35 @@ fn backfill_a_read_model_of_a_million_rows_and_verify_it() {
              'CREATE TABLE r_orders (tenant_id int NOT NULL, order_id bigint PRIMARY KEY, total numeric NOT NULL)');",
     )
     .unwrap();
-    let rows = c.query("SELECT version, state, message FROM confiture.migrate()", &[]).unwrap();
+    let rows = c
+        .query(
+            "SELECT version, state, message FROM confiture.migrate()",
+            &[],
+        )
+        .unwrap();
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].get::<_, String>(1), "applied", "{:?}", rows[0].get::<_, Option<String>>(2));
+    assert_eq!(
+        rows[0].get::<_, String>(1),
+        "applied",
+        "{:?}",
+        rows[0].get::<_, Option<String>>(2)
+    );
 
-    let n: i64 = c.query_one("SELECT count(*) FROM r_orders", &[]).unwrap().get(0);
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM r_orders", &[])
+        .unwrap()
+        .get(0);
     assert_eq!(n, 1_000_000);
     let runs = c
-        .query("SELECT hook, outcome, rows, result::text FROM confiture.hook_runs ORDER BY id", &[])
+        .query(
+            "SELECT hook, outcome, rows, result::text FROM confiture.hook_runs ORDER BY id",
+            &[],
+        )
         .unwrap();
-    let summary: Vec<(String, String, Option<i64>)> =
-        runs.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+    let summary: Vec<(String, String, Option<i64>)> = runs
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
     assert_eq!(
         summary,
         vec![
@@ -51,9 +69,17 @@ fn backfill_a_read_model_of_a_million_rows_and_verify_it() {
          SELECT confiture.register('2', 'index by tenant', 'CREATE INDEX r_orders_tenant ON r_orders (tenant_id)');",
     )
     .unwrap();
-    let rows = c.query("SELECT state, message FROM confiture.migrate()", &[]).unwrap();
+    let rows = c
+        .query("SELECT state, message FROM confiture.migrate()", &[])
+        .unwrap();
     assert_eq!(rows[0].get::<_, String>(0), "failed");
     assert!(rows[0].get::<_, String>(1).contains("complete"));
-    let n: i64 = c.query_one("SELECT count(*) FROM r_orders", &[]).unwrap().get(0);
-    assert_eq!(n, 1_000_000, "the failed migration and its hooks left nothing behind");
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM r_orders", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        n, 1_000_000,
+        "the failed migration and its hooks left nothing behind"
+    );
 }

@@ -100,14 +100,24 @@ fn lint_suite_inputs(client: &mut postgres::Client) -> Vec<(String, String)> {
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut out = Vec::new();
     // the table of cases: run its CREATE and INSERT here, read the strings back
-    let create = text.find("CREATE TABLE cases").expect("lint.sql has its table of cases");
+    let create = text
+        .find("CREATE TABLE cases")
+        .expect("lint.sql has its table of cases");
     let create_end = statement_end(&text, create);
-    let insert = create_end + text[create_end..].find("INSERT INTO cases").expect("and fills it");
+    let insert = create_end
+        + text[create_end..]
+            .find("INSERT INTO cases")
+            .expect("and fills it");
     let insert_end = statement_end(&text, insert);
     client.batch_execute("DROP TABLE IF EXISTS cases").unwrap();
     client.batch_execute(&text[create..create_end]).unwrap();
     client.batch_execute(&text[insert..insert_end]).unwrap();
-    for (n, row) in client.query("SELECT rule, flagged, variant FROM cases", &[]).unwrap().iter().enumerate() {
+    for (n, row) in client
+        .query("SELECT rule, flagged, variant FROM cases", &[])
+        .unwrap()
+        .iter()
+        .enumerate()
+    {
         let rule: String = row.get(0);
         out.push((format!("lint.sql case {n} {rule} flagged"), row.get(1)));
         out.push((format!("lint.sql case {n} {rule} variant"), row.get(2)));
@@ -120,7 +130,10 @@ fn lint_suite_inputs(client: &mut postgres::Client) -> Vec<(String, String)> {
         from = open + 1;
         let arg = call_argument(&text, open).trim();
         if arg.starts_with("$$") || arg.starts_with('\'') || arg.starts_with("E'") {
-            let sql: String = client.query_one(&format!("SELECT ({arg})::text"), &[]).unwrap().get(0);
+            let sql: String = client
+                .query_one(&format!("SELECT ({arg})::text"), &[])
+                .unwrap()
+                .get(0);
             out.push((format!("lint.sql call at byte {open}"), sql));
         }
     }
@@ -145,7 +158,11 @@ fn offline_lint_reports_what_the_server_reports() {
     }
     let lemmy_cases = cases.len();
     cases.extend(lint_suite_inputs(&mut client));
-    assert!(cases.len() > lemmy_cases + 50, "lint.sql inputs found: {}", cases.len() - lemmy_cases);
+    assert!(
+        cases.len() > lemmy_cases + 50,
+        "lint.sql inputs found: {}",
+        cases.len() - lemmy_cases
+    );
 
     // the command, once over all cases, with the default configuration
     let dir = tempfile::tempdir().unwrap();
@@ -154,12 +171,28 @@ fn offline_lint_reports_what_the_server_reports() {
         std::fs::write(dir.path().join(format!("{i:05}.sql")), sql).unwrap();
     }
     let out = Command::new(&bin)
-        .args(["lint", "--format", "json", "--fail-on", "never", "--transactional", "false", "--config", "confiture.toml", "."])
+        .args([
+            "lint",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+            "--transactional",
+            "false",
+            "--config",
+            "confiture.toml",
+            ".",
+        ])
         .current_dir(dir.path())
         .env("NO_COLOR", "1")
         .output()
         .unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
     assert_eq!(doc["files"].as_u64(), Some(cases.len() as u64));
     let mut offline: BTreeMap<usize, Vec<Key>> = BTreeMap::new();
@@ -169,7 +202,10 @@ fn offline_lint_reports_what_the_server_reports() {
             continue;
         }
         let file = f["file"].as_str().unwrap();
-        let index: usize = file.trim_end_matches(".sql").parse().unwrap_or_else(|_| panic!("file {file}"));
+        let index: usize = file
+            .trim_end_matches(".sql")
+            .parse()
+            .unwrap_or_else(|_| panic!("file {file}"));
         offline.entry(index).or_default().push((
             rule,
             f["severity"].as_str().unwrap().to_owned(),
@@ -184,11 +220,22 @@ fn offline_lint_reports_what_the_server_reports() {
     let mut differences = Vec::new();
     for (i, (name, sql)) in cases.iter().enumerate() {
         let rows = client
-            .query("SELECT rule, severity, object, line, \"column\" FROM confiture.lint($1)", &[sql])
+            .query(
+                "SELECT rule, severity, object, line, \"column\" FROM confiture.lint($1)",
+                &[sql],
+            )
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         let server: Vec<Key> = rows
             .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2), r.get::<_, i32>(3) as i64, r.get::<_, i32>(4) as i64))
+            .map(|r| {
+                (
+                    r.get(0),
+                    r.get(1),
+                    r.get(2),
+                    r.get::<_, i32>(3) as i64,
+                    r.get::<_, i32>(4) as i64,
+                )
+            })
             .filter(|k: &Key| !COMMAND_ONLY_RULES.contains(&k.0.as_str()))
             .collect();
         if server.iter().any(|k| k.0 == "syntax-error") {
@@ -196,17 +243,26 @@ fn offline_lint_reports_what_the_server_reports() {
             continue;
         }
         compared += 1;
-        let (server, offline) = (sorted(server), sorted(offline.remove(&i).unwrap_or_default()));
+        let (server, offline) = (
+            sorted(server),
+            sorted(offline.remove(&i).unwrap_or_default()),
+        );
         if server == offline {
             continue;
         }
         let only_server: Vec<&Key> = server.iter().filter(|k| !offline.contains(k)).collect();
         let only_offline: Vec<&Key> = offline.iter().filter(|k| !server.contains(k)).collect();
-        let allowed = |k: &&Key| ALLOWED.iter().any(|(case, rule, _)| name.starts_with(case) && k.0 == *rule);
+        let allowed = |k: &&Key| {
+            ALLOWED
+                .iter()
+                .any(|(case, rule, _)| name.starts_with(case) && k.0 == *rule)
+        };
         if only_server.iter().chain(&only_offline).all(allowed) {
             continue;
         }
-        differences.push(format!("{name}:\n  server only:  {only_server:?}\n  offline only: {only_offline:?}"));
+        differences.push(format!(
+            "{name}:\n  server only:  {only_server:?}\n  offline only: {only_offline:?}"
+        ));
     }
     assert!(
         differences.is_empty(),
@@ -214,9 +270,16 @@ fn offline_lint_reports_what_the_server_reports() {
         differences.len(),
         differences.join("\n")
     );
-    assert!(compared >= lemmy_cases - 12, "compared {compared}; server syntax errors: {server_syntax_errors:?}");
+    assert!(
+        compared >= lemmy_cases - 12,
+        "compared {compared}; server syntax errors: {server_syntax_errors:?}"
+    );
     // the newer-syntax lemmy files and lint.sql's deliberate syntax error
     assert!(server_syntax_errors.len() <= 14, "{server_syntax_errors:?}");
-    assert!(server_syntax_errors.iter().any(|n| n.contains("smoosh-tables-together/up.sql")), "{server_syntax_errors:?}");
+    assert!(
+        server_syntax_errors
+            .iter()
+            .any(|n| n.contains("smoosh-tables-together/up.sql")),
+        "{server_syntax_errors:?}"
+    );
 }
-

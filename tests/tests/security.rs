@@ -7,7 +7,9 @@ use confiture_e2e::{connect, fresh_db};
 use std::time::{Duration, Instant};
 
 fn started(c: &mut postgres::Client) -> String {
-    c.query_one("SELECT pg_postmaster_start_time()::text", &[]).unwrap().get(0)
+    c.query_one("SELECT pg_postmaster_start_time()::text", &[])
+        .unwrap()
+        .get(0)
 }
 
 fn sqlstate(e: &postgres::Error) -> String {
@@ -28,14 +30,23 @@ fn long_lint_is_cancelled_by_statement_timeout() {
         );
         let took = t.elapsed();
         match r {
-            Ok(_) => assert!(took < Duration::from_secs(1), "{n} statements finished after the timeout: {took:?}"),
+            Ok(_) => assert!(
+                took < Duration::from_secs(1),
+                "{n} statements finished after the timeout: {took:?}"
+            ),
             Err(e) => {
                 assert_eq!(sqlstate(&e), "57014", "{e}");
-                assert!(took < Duration::from_secs(2), "{n} statements: cancelled only after {took:?}");
+                assert!(
+                    took < Duration::from_secs(2),
+                    "{n} statements: cancelled only after {took:?}"
+                );
             }
         }
         if n == 500_000 {
-            assert!(took >= Duration::from_millis(900), "500k statements should need the cancel ({took:?})");
+            assert!(
+                took >= Duration::from_millis(900),
+                "500k statements should need the cancel ({took:?})"
+            );
         }
     }
 }
@@ -49,14 +60,19 @@ fn a_plain_role_holding_the_old_advisory_key_blocks_nothing() {
     )
     .unwrap();
     let mut plain = connect("e2e_sec_lock");
-    plain.batch_execute("SET ROLE e2e_plain; SELECT pg_advisory_lock(x'636f6e6669747572'::bigint)").unwrap();
+    plain
+        .batch_execute("SET ROLE e2e_plain; SELECT pg_advisory_lock(x'636f6e6669747572'::bigint)")
+        .unwrap();
     // nor can it take the ledger's lock
     let denied = plain.batch_execute("BEGIN; LOCK TABLE confiture.migrations IN EXCLUSIVE MODE");
     assert_eq!(sqlstate(&denied.unwrap_err()), "42501");
     plain.batch_execute("ROLLBACK").unwrap();
     let t = Instant::now();
     let applied: i64 = c
-        .query_one("SELECT count(*) FROM confiture.migrate() WHERE state = 'applied'", &[])
+        .query_one(
+            "SELECT count(*) FROM confiture.migrate() WHERE state = 'applied'",
+            &[],
+        )
         .unwrap()
         .get(0);
     assert_eq!(applied, 1);
@@ -66,19 +82,37 @@ fn a_plain_role_holding_the_old_advisory_key_blocks_nothing() {
 #[test]
 fn migrate_waits_a_bounded_time_when_lock_timeout_is_zero() {
     let mut c = fresh_db("e2e_sec_wait");
-    c.batch_execute("SELECT confiture.register('1', 'one', 'CREATE TABLE one (id int)')").unwrap();
+    c.batch_execute("SELECT confiture.register('1', 'one', 'CREATE TABLE one (id int)')")
+        .unwrap();
     let mut holder = connect("e2e_sec_wait");
-    holder.batch_execute("BEGIN; SELECT * FROM confiture.migrate()").unwrap();
-    c.batch_execute("SET lock_timeout = 0; SET confiture.lock_wait_timeout = '700ms'").unwrap();
+    holder
+        .batch_execute("BEGIN; SELECT * FROM confiture.migrate()")
+        .unwrap();
+    c.batch_execute("SET lock_timeout = 0; SET confiture.lock_wait_timeout = '700ms'")
+        .unwrap();
     let t = Instant::now();
-    let e = c.query("SELECT * FROM confiture.migrate()", &[]).unwrap_err();
+    let e = c
+        .query("SELECT * FROM confiture.migrate()", &[])
+        .unwrap_err();
     let took = t.elapsed();
     assert_eq!(sqlstate(&e), "55P03", "{e}");
     let db = e.as_db_error().unwrap();
-    assert!(db.detail().unwrap_or("").contains("confiture.lock_wait_timeout = 700ms"), "{:?}", db.detail());
-    assert!(took >= Duration::from_millis(600) && took < Duration::from_secs(3), "{took:?}");
+    assert!(
+        db.detail()
+            .unwrap_or("")
+            .contains("confiture.lock_wait_timeout = 700ms"),
+        "{:?}",
+        db.detail()
+    );
+    assert!(
+        took >= Duration::from_millis(600) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
     holder.batch_execute("COMMIT").unwrap();
-    let left: i64 = c.query_one("SELECT count(*) FROM confiture.migrate()", &[]).unwrap().get(0);
+    let left: i64 = c
+        .query_one("SELECT count(*) FROM confiture.migrate()", &[])
+        .unwrap()
+        .get(0);
     assert_eq!(left, 0, "the holder applied it");
 }
 
@@ -101,27 +135,55 @@ fn hostile(r: &mut Rng) -> String {
     let depth = [10, 1_000, 50_000, 200_000][r.below(4) as usize];
     match r.below(12) {
         0 => format!("CREATE TABLE f (c int DEFAULT {}1)", "1+".repeat(depth)),
-        1 => format!("ALTER TABLE f ALTER COLUMN c SET DEFAULT {}1{}", "(".repeat(depth.min(5000)), ")".repeat(depth.min(5000))),
+        1 => format!(
+            "ALTER TABLE f ALTER COLUMN c SET DEFAULT {}1{}",
+            "(".repeat(depth.min(5000)),
+            ")".repeat(depth.min(5000))
+        ),
         2 => format!("SET lock_timeout = '1s'{}", "::text".repeat(depth)),
-        3 => format!("CREATE TABLE f ({})", (0..depth.min(1600)).map(|i| format!("c{i} int")).collect::<Vec<_>>().join(", ")),
+        3 => format!(
+            "CREATE TABLE f ({})",
+            (0..depth.min(1600))
+                .map(|i| format!("c{i} int"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         4 => "ALTER TABLE f ADD COLUMN x int;".repeat(depth.min(20_000)),
-        5 => format!("CREATE TABLE f (c int DEFAULT random(){})", "+random()".repeat(depth.min(50_000))),
+        5 => format!(
+            "CREATE TABLE f (c int DEFAULT random(){})",
+            "+random()".repeat(depth.min(50_000))
+        ),
         6 => {
             // random bytes from a SQL alphabet
             let alphabet = b"()';,.$ \n\t-*/\"\\abcCREATETABLEALTERINDEX0123456789=+<>[]{}";
-            (0..r.below(4000)).map(|_| alphabet[r.below(alphabet.len() as u64) as usize] as char).collect()
+            (0..r.below(4000))
+                .map(|_| alphabet[r.below(alphabet.len() as u64) as usize] as char)
+                .collect()
         }
-        7 => format!("CREATE INDEX i ON f ((c{}))", " + c".repeat(depth.min(50_000))),
+        7 => format!(
+            "CREATE INDEX i ON f ((c{}))",
+            " + c".repeat(depth.min(50_000))
+        ),
         8 => format!("SELECT 'unterminated{}", "x".repeat(depth)),
-        9 => format!("CREATE TABLE f (c int CHECK ({}true{}))", "NOT (".repeat(depth.min(20_000)), ")".repeat(depth.min(20_000))),
+        9 => format!(
+            "CREATE TABLE f (c int CHECK ({}true{}))",
+            "NOT (".repeat(depth.min(20_000)),
+            ")".repeat(depth.min(20_000))
+        ),
         10 => format!("CREATE TABLE f (c int DEFAULT {}1)", "-".repeat(depth)),
-        _ => format!("CREATE TABLE f (c text DEFAULT {}'x')", "lower(".repeat(depth.min(20_000)) + &")".repeat(depth.min(20_000))),
+        _ => format!(
+            "CREATE TABLE f (c text DEFAULT {}'x')",
+            "lower(".repeat(depth.min(20_000)) + &")".repeat(depth.min(20_000))
+        ),
     }
 }
 
 #[test]
 fn fuzz_lint_assess_and_guard_never_crash_the_server() {
-    let seconds: u64 = std::env::var("CONFITURE_FUZZ_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
+    let seconds: u64 = std::env::var("CONFITURE_FUZZ_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
     let mut c = fresh_db("e2e_sec_fuzz");
     let before = started(&mut c);
     let mut r = Rng(0x9e37_79b9_7f4a_7c15);
@@ -138,14 +200,26 @@ fn fuzz_lint_assess_and_guard_never_crash_the_server() {
         };
         if let Err(e) = outcome {
             errors += 1;
-            assert!(!e.is_closed(), "the connection died on: {}", &sql[..sql.len().min(200)]);
+            assert!(
+                !e.is_closed(),
+                "the connection died on: {}",
+                &sql[..sql.len().min(200)]
+            );
             let code = sqlstate(&e);
-            assert!(code != "XX000", "internal error {e} on: {}", &sql[..sql.len().min(200)]);
+            assert!(
+                code != "XX000",
+                "internal error {e} on: {}",
+                &sql[..sql.len().min(200)]
+            );
             let _ = c.batch_execute("ROLLBACK");
         }
         runs += 1;
     }
-    assert_eq!(started(&mut c), before, "the server restarted during the fuzz run");
+    assert_eq!(
+        started(&mut c),
+        before,
+        "the server restarted during the fuzz run"
+    );
     eprintln!("fuzz: {runs} inputs in {seconds} s, {errors} rejected with an ERROR, no crash");
     assert!(runs > 50);
 }

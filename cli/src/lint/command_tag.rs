@@ -3,13 +3,17 @@
 //! the server's converter copies that function's result, so the offline
 //! converter reproduces it for every statement kind a migration can hold.
 
+use pb::ObjectType as O;
 use pg_query::protobuf as pb;
 use pg_query::protobuf::node::Node as N;
-use pb::ObjectType as O;
 
 pub fn command_tag(node: &N) -> &'static str {
     match node {
-        N::RawStmt(r) => r.stmt.as_ref().and_then(|s| s.node.as_ref()).map_or("???", command_tag),
+        N::RawStmt(r) => r
+            .stmt
+            .as_ref()
+            .and_then(|s| s.node.as_ref())
+            .map_or("???", command_tag),
         N::InsertStmt(_) => "INSERT",
         N::DeleteStmt(_) => "DELETE",
         N::UpdateStmt(_) => "UPDATE",
@@ -31,8 +35,20 @@ pub fn command_tag(node: &N) -> &'static str {
             }
         }
         N::DeclareCursorStmt(_) => "DECLARE CURSOR",
-        N::ClosePortalStmt(s) => if s.portalname.is_empty() { "CLOSE CURSOR ALL" } else { "CLOSE CURSOR" },
-        N::FetchStmt(s) => if s.ismove { "MOVE" } else { "FETCH" },
+        N::ClosePortalStmt(s) => {
+            if s.portalname.is_empty() {
+                "CLOSE CURSOR ALL"
+            } else {
+                "CLOSE CURSOR"
+            }
+        }
+        N::FetchStmt(s) => {
+            if s.ismove {
+                "MOVE"
+            } else {
+                "FETCH"
+            }
+        }
         N::CreateDomainStmt(_) => "CREATE DOMAIN",
         N::CreateSchemaStmt(_) => "CREATE SCHEMA",
         N::CreateStmt(_) => "CREATE TABLE",
@@ -56,9 +72,11 @@ pub fn command_tag(node: &N) -> &'static str {
         N::SecLabelStmt(_) => "SECURITY LABEL",
         N::CopyStmt(_) => "COPY",
         // a renamed column is tagged by its relation's kind
-        N::RenameStmt(s) => {
-            alter_tag(if s.rename_type() == O::ObjectColumn { s.relation_type() } else { s.rename_type() })
-        }
+        N::RenameStmt(s) => alter_tag(if s.rename_type() == O::ObjectColumn {
+            s.relation_type()
+        } else {
+            s.rename_type()
+        }),
         N::AlterObjectDependsStmt(s) => alter_tag(s.object_type()),
         N::AlterObjectSchemaStmt(s) => alter_tag(s.object_type()),
         N::AlterOwnerStmt(s) => alter_tag(s.object_type()),
@@ -71,8 +89,20 @@ pub fn command_tag(node: &N) -> &'static str {
             O::ObjectFunction => "ALTER FUNCTION",
             _ => "???",
         },
-        N::GrantStmt(s) => if s.is_grant { "GRANT" } else { "REVOKE" },
-        N::GrantRoleStmt(s) => if s.is_grant { "GRANT ROLE" } else { "REVOKE ROLE" },
+        N::GrantStmt(s) => {
+            if s.is_grant {
+                "GRANT"
+            } else {
+                "REVOKE"
+            }
+        }
+        N::GrantRoleStmt(s) => {
+            if s.is_grant {
+                "GRANT ROLE"
+            } else {
+                "REVOKE ROLE"
+            }
+        }
         N::AlterDefaultPrivilegesStmt(_) => "ALTER DEFAULT PRIVILEGES",
         N::DefineStmt(s) => match s.kind() {
             O::ObjectAggregate => "CREATE AGGREGATE",
@@ -89,14 +119,22 @@ pub fn command_tag(node: &N) -> &'static str {
         N::CompositeTypeStmt(_) | N::CreateEnumStmt(_) | N::CreateRangeStmt(_) => "CREATE TYPE",
         N::AlterEnumStmt(_) | N::AlterTypeStmt(_) => "ALTER TYPE",
         N::ViewStmt(_) => "CREATE VIEW",
-        N::CreateFunctionStmt(s) => if s.is_procedure { "CREATE PROCEDURE" } else { "CREATE FUNCTION" },
+        N::CreateFunctionStmt(s) => {
+            if s.is_procedure {
+                "CREATE PROCEDURE"
+            } else {
+                "CREATE FUNCTION"
+            }
+        }
         N::IndexStmt(_) => "CREATE INDEX",
         N::RuleStmt(_) => "CREATE RULE",
         N::CreateSeqStmt(_) => "CREATE SEQUENCE",
         N::AlterSeqStmt(_) => "ALTER SEQUENCE",
         N::DoStmt(_) => "DO",
         N::CreatedbStmt(_) => "CREATE DATABASE",
-        N::AlterDatabaseStmt(_) | N::AlterDatabaseRefreshCollStmt(_) | N::AlterDatabaseSetStmt(_) => "ALTER DATABASE",
+        N::AlterDatabaseStmt(_)
+        | N::AlterDatabaseRefreshCollStmt(_)
+        | N::AlterDatabaseSetStmt(_) => "ALTER DATABASE",
         N::DropdbStmt(_) => "DROP DATABASE",
         N::NotifyStmt(_) => "NOTIFY",
         N::ListenStmt(_) => "LISTEN",
@@ -104,7 +142,13 @@ pub fn command_tag(node: &N) -> &'static str {
         N::LoadStmt(_) => "LOAD",
         N::CallStmt(_) => "CALL",
         N::ClusterStmt(_) => "CLUSTER",
-        N::VacuumStmt(s) => if s.is_vacuumcmd { "VACUUM" } else { "ANALYZE" },
+        N::VacuumStmt(s) => {
+            if s.is_vacuumcmd {
+                "VACUUM"
+            } else {
+                "ANALYZE"
+            }
+        }
         N::ExplainStmt(_) => "EXPLAIN",
         N::CreateTableAsStmt(s) => match s.objtype() {
             O::ObjectTable if s.is_select_into => "SELECT INTO",
@@ -168,7 +212,13 @@ pub fn command_tag(node: &N) -> &'static str {
         N::ExecuteStmt(_) => "EXECUTE",
         N::CreateStatsStmt(_) => "CREATE STATISTICS",
         N::AlterStatsStmt(_) => "ALTER STATISTICS",
-        N::DeallocateStmt(s) => if s.isall { "DEALLOCATE ALL" } else { "DEALLOCATE" },
+        N::DeallocateStmt(s) => {
+            if s.isall {
+                "DEALLOCATE ALL"
+            } else {
+                "DEALLOCATE"
+            }
+        }
         _ => "???",
     }
 }

@@ -22,7 +22,11 @@ pub enum Input {
 /// unreadable with the others; a glob that matches nothing is a usage error.
 pub fn collect(paths: &[String], config: &LintConfig) -> Result<Vec<Input>, CliError> {
     let default = [".".to_owned()];
-    let paths = if paths.is_empty() { &default[..] } else { paths };
+    let paths = if paths.is_empty() {
+        &default[..]
+    } else {
+        paths
+    };
     let mut out = Vec::new();
     let mut dirs_seen = HashSet::new();
     for p in paths {
@@ -34,7 +38,8 @@ pub fn collect(paths: &[String], config: &LintConfig) -> Result<Vec<Input>, CliE
         if path.is_dir() {
             walk(&path, config, 0, &mut dirs_seen, &mut out);
         } else if !path.exists() && p.contains(['*', '?', '[']) {
-            let matches = glob::glob(p).map_err(|e| CliError::usage(format!("\"{p}\" is not a glob pattern")).detail(e))?;
+            let matches = glob::glob(p)
+                .map_err(|e| CliError::usage(format!("\"{p}\" is not a glob pattern")).detail(e))?;
             let before = out.len();
             for m in matches.flatten() {
                 if m.is_dir() {
@@ -54,20 +59,30 @@ pub fn collect(paths: &[String], config: &LintConfig) -> Result<Vec<Input>, CliE
 }
 
 fn is_sql(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("sql"))
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("sql"))
 }
 
 fn is_hidden(path: &Path) -> bool {
-    path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))
+    path.file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
 }
 
 /// The `*.sql` files under `dir`, sorted by name; symbolic links are
 /// followed, each directory searched once (no loops).
-fn walk(dir: &Path, config: &LintConfig, depth: usize, seen: &mut HashSet<PathBuf>, out: &mut Vec<Input>) {
+fn walk(
+    dir: &Path,
+    config: &LintConfig,
+    depth: usize,
+    seen: &mut HashSet<PathBuf>,
+    out: &mut Vec<Input>,
+) {
     if depth > MAX_DIRECTORY_DEPTH {
         return;
     }
-    let Ok(canonical) = std::fs::canonicalize(dir) else { return };
+    let Ok(canonical) = std::fs::canonicalize(dir) else {
+        return;
+    };
     if !seen.insert(canonical) {
         return;
     }
@@ -76,7 +91,11 @@ fn walk(dir: &Path, config: &LintConfig, depth: usize, seen: &mut HashSet<PathBu
         out.push(Input::File(dir.to_path_buf()));
         return;
     };
-    let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| !is_hidden(p)).collect();
+    let mut paths: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| !is_hidden(p))
+        .collect();
     paths.sort();
     for p in paths {
         if p.is_dir() {

@@ -217,7 +217,8 @@ fn execute(args: LintArgs) -> Result<u8, CliError> {
         ColorWhen::Always => anstream::ColorChoice::Always.write_global(),
         ColorWhen::Never => anstream::ColorChoice::Never.write_global(),
     }
-    let cwd = std::env::current_dir().map_err(|e| CliError::usage("cannot read the working directory").detail(e))?;
+    let cwd = std::env::current_dir()
+        .map_err(|e| CliError::usage("cannot read the working directory").detail(e))?;
     let overrides = Overrides {
         pg_version: args.pg_version,
         transactional: args.transactional,
@@ -237,7 +238,11 @@ fn execute(args: LintArgs) -> Result<u8, CliError> {
         return Ok(exit::OK);
     }
     let format = args.format.unwrap_or_else(|| {
-        if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") { Format::Github } else { Format::Text }
+        if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+            Format::Github
+        } else {
+            Format::Text
+        }
     });
 
     let inputs = files::collect(&args.paths, &config)?;
@@ -276,7 +281,10 @@ fn execute(args: LintArgs) -> Result<u8, CliError> {
                 out
             }
             // reading, parsing and linting in parallel, one file a task
-            None => queue.par_iter().map(|p| load(p).map(|source| offline::lint(&source, &config))).collect(),
+            None => queue
+                .par_iter()
+                .map(|p| load(p).map(|source| offline::lint(&source, &config)))
+                .collect(),
         };
         queue = Vec::new();
         for l in linted {
@@ -288,20 +296,38 @@ fn execute(args: LintArgs) -> Result<u8, CliError> {
                 }
             };
             for include in &l.includes {
-                let path = if include.relative { l.dir.join(&include.path) } else { cwd.join(&include.path) };
+                let path = if include.relative {
+                    l.dir.join(&include.path)
+                } else {
+                    cwd.join(&include.path)
+                };
                 let from = format!("included from {}:{}", l.report.path, include.line);
                 let failed = |mut report: FileReport| {
                     if let Some(e) = &mut report.error {
-                        e.detail = if e.detail.is_empty() { from.clone() } else { format!("{} ({from})", e.detail) };
+                        e.detail = if e.detail.is_empty() {
+                            from.clone()
+                        } else {
+                            format!("{} ({from})", e.detail)
+                        };
                     }
                     report
                 };
                 if depth == MAX_INCLUDE_DEPTH {
-                    let message = format!("not followed: more than {MAX_INCLUDE_DEPTH} levels of \\i");
-                    reports.push(failed(unreadable(&display(&path, &cwd), message, String::new())));
+                    let message =
+                        format!("not followed: more than {MAX_INCLUDE_DEPTH} levels of \\i");
+                    reports.push(failed(unreadable(
+                        &display(&path, &cwd),
+                        message,
+                        String::new(),
+                    )));
                     continue;
                 }
-                match admit(&files::Input::File(path), &include.variables, &mut seen, &cwd) {
+                match admit(
+                    &files::Input::File(path),
+                    &include.variables,
+                    &mut seen,
+                    &cwd,
+                ) {
                     Ok(Some(pending)) => queue.push(pending),
                     Ok(None) => {}
                     Err(report) => reports.push(failed(report)),
@@ -311,18 +337,33 @@ fn execute(args: LintArgs) -> Result<u8, CliError> {
         }
     }
 
-    let parser = if args.database.is_some() { format!("the server (PostgreSQL {pg_version})") } else { "pg_query 18.1 (PostgreSQL 18)".to_owned() };
-    let run = report::Run { reports: &reports, pg_version, parser: &parser };
-    report::write(format, &run).map_err(|e| CliError::new(exit::USAGE, "cannot write the report").detail(e))?;
+    let parser = if args.database.is_some() {
+        format!("the server (PostgreSQL {pg_version})")
+    } else {
+        "pg_query 18.1 (PostgreSQL 18)".to_owned()
+    };
+    let run = report::Run {
+        reports: &reports,
+        pg_version,
+        parser: &parser,
+    };
+    report::write(format, &run)
+        .map_err(|e| CliError::new(exit::USAGE, "cannot write the report").detail(e))?;
 
     for r in &reports {
         if let Some(e) = &r.error {
-            CliError::new(exit::UNREADABLE, format!("{}: {}", r.path, e.message)).detail(&e.detail).print();
+            CliError::new(exit::UNREADABLE, format!("{}: {}", r.path, e.message))
+                .detail(&e.detail)
+                .print();
         }
     }
     let code = if reports.iter().any(|r| r.error.is_some()) {
         exit::UNREADABLE
-    } else if reports.iter().flat_map(|r| &r.findings).any(|f| args.fail_on.fails(f.severity)) {
+    } else if reports
+        .iter()
+        .flat_map(|r| &r.findings)
+        .any(|f| args.fail_on.fails(f.severity))
+    {
         exit::FINDINGS
     } else {
         exit::OK
@@ -340,7 +381,12 @@ struct Pending {
 
 /// Take one input into the run; `Ok(None)` when that file is already in
 /// it (a file named twice, included twice, or an include cycle).
-fn admit(input: &files::Input, variables: &Variables, seen: &mut HashSet<PathBuf>, cwd: &Path) -> Result<Option<Pending>, FileReport> {
+fn admit(
+    input: &files::Input,
+    variables: &Variables,
+    seen: &mut HashSet<PathBuf>,
+    cwd: &Path,
+) -> Result<Option<Pending>, FileReport> {
     let variables = variables.clone();
     match input {
         files::Input::Stdin => {
@@ -348,12 +394,23 @@ fn admit(input: &files::Input, variables: &Variables, seen: &mut HashSet<PathBuf
             std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
                 .map_err(|e| unreadable("<stdin>", "cannot read standard input", e.to_string()))?;
             let stdin = utf8("<stdin>", buf)?;
-            Ok(Some(Pending { path: "<stdin>".to_owned(), file: None, stdin, variables }))
+            Ok(Some(Pending {
+                path: "<stdin>".to_owned(),
+                file: None,
+                stdin,
+                variables,
+            }))
         }
         files::Input::File(p) => {
             let path = display(p, cwd);
-            let canonical = std::fs::canonicalize(p).map_err(|e| unreadable(&path, "cannot read the file", e.to_string()))?;
-            Ok(seen.insert(canonical.clone()).then_some(Pending { path, file: Some(canonical), stdin: String::new(), variables }))
+            let canonical = std::fs::canonicalize(p)
+                .map_err(|e| unreadable(&path, "cannot read the file", e.to_string()))?;
+            Ok(seen.insert(canonical.clone()).then_some(Pending {
+                path,
+                file: Some(canonical),
+                stdin: String::new(),
+                variables,
+            }))
         }
     }
 }
@@ -363,16 +420,32 @@ fn load(p: &Pending) -> Result<Source, FileReport> {
     let (dir, text) = match &p.file {
         None => (std::env::current_dir().unwrap_or_default(), p.stdin.clone()),
         Some(file) => {
-            let bytes = std::fs::read(file).map_err(|e| unreadable(&p.path, "cannot read the file", e.to_string()))?;
-            (file.parent().map(Path::to_path_buf).unwrap_or_default(), utf8(&p.path, bytes)?)
+            let bytes = std::fs::read(file)
+                .map_err(|e| unreadable(&p.path, "cannot read the file", e.to_string()))?;
+            (
+                file.parent().map(Path::to_path_buf).unwrap_or_default(),
+                utf8(&p.path, bytes)?,
+            )
         }
     };
-    Ok(Source { path: p.path.clone(), dir, text, variables: p.variables.clone() })
+    Ok(Source {
+        path: p.path.clone(),
+        dir,
+        text,
+        variables: p.variables.clone(),
+    })
 }
 
 fn utf8(path: &str, bytes: Vec<u8>) -> Result<String, FileReport> {
     String::from_utf8(bytes).map_err(|e| {
-        unreadable(path, "not UTF-8 text", format!("invalid byte sequence at byte {}", e.utf8_error().valid_up_to()))
+        unreadable(
+            path,
+            "not UTF-8 text",
+            format!(
+                "invalid byte sequence at byte {}",
+                e.utf8_error().valid_up_to()
+            ),
+        )
     })
 }
 
@@ -381,7 +454,10 @@ fn unreadable(path: &str, message: impl Into<String>, detail: impl Into<String>)
         path: path.to_owned(),
         source: String::new(),
         findings: Vec::new(),
-        error: Some(FileError { message: message.into(), detail: detail.into() }),
+        error: Some(FileError {
+            message: message.into(),
+            detail: detail.into(),
+        }),
     }
 }
 
@@ -412,5 +488,13 @@ pub fn own_finding(
         return None;
     }
     let severity = c.severity_of(rule.id, rule.severity);
-    Some(Finding { rule: rule.id.to_owned(), severity, object, line, column, message, suggestion })
+    Some(Finding {
+        rule: rule.id.to_owned(),
+        severity,
+        object,
+        line,
+        column,
+        message,
+        suggestion,
+    })
 }

@@ -29,7 +29,9 @@ pub fn lint(source: &Source, config: &LintConfig) -> Linted {
     let mut findings = Vec::new();
     match parse::statements(sql) {
         Err(e) => {
-            let at = e.offset.map_or((0, 0), |o| line_col(original, script.original_offset(o)));
+            let at = e
+                .offset
+                .map_or((0, 0), |o| line_col(original, script.original_offset(o)));
             findings.push(Finding {
                 rule: rules::SYNTAX_ERROR.id.to_owned(),
                 severity: rules::SYNTAX_ERROR.severity,
@@ -41,7 +43,12 @@ pub fn lint(source: &Source, config: &LintConfig) -> Linted {
             });
         }
         Ok(parsed) => {
-            for f in lint::lint(sql, &parsed.statements, &config.rules, &mut Context::default()) {
+            for f in lint::lint(
+                sql,
+                &parsed.statements,
+                &config.rules,
+                &mut Context::default(),
+            ) {
                 let (line, column) = script.original_line_col(original, f.line, f.column);
                 findings.push(Finding {
                     rule: f.rule.to_owned(),
@@ -60,7 +67,11 @@ pub fn lint(source: &Source, config: &LintConfig) -> Linted {
                 let starts_at = prev_end;
                 prev_end = stmt.span.end;
                 let too_deep = parsed.too_deep.iter().any(|d| d.span == stmt.span);
-                let restriction = if transactional { restriction_of(stmt) } else { None };
+                let restriction = if transactional {
+                    restriction_of(stmt)
+                } else {
+                    None
+                };
                 if !too_deep && restriction.is_none() {
                     continue;
                 }
@@ -70,13 +81,32 @@ pub fn lint(source: &Source, config: &LintConfig) -> Linted {
                 if too_deep {
                     let r = &rules::PARSE_LIMIT;
                     let message = "statement nests too deeply for the offline parser's tree (more than 100 levels)".to_owned();
-                    findings.extend(own_finding(r, config, &silenced, String::new(), message, r.alternative.into(), at));
+                    findings.extend(own_finding(
+                        r,
+                        config,
+                        &silenced,
+                        String::new(),
+                        message,
+                        r.alternative.into(),
+                        at,
+                    ));
                     continue;
                 }
                 if let Some(restriction) = restriction {
-                    let object = stmt.target_tables().first().map_or_else(|| stmt.tag.clone(), |t| t.to_string());
+                    let object = stmt
+                        .target_tables()
+                        .first()
+                        .map_or_else(|| stmt.tag.clone(), |t| t.to_string());
                     let r = &rules::NON_TRANSACTIONAL;
-                    findings.extend(own_finding(r, config, &silenced, object, restriction.reason, restriction.hint, at));
+                    findings.extend(own_finding(
+                        r,
+                        config,
+                        &silenced,
+                        object,
+                        restriction.reason,
+                        restriction.hint,
+                        at,
+                    ));
                 }
             }
         }
@@ -86,14 +116,24 @@ pub fn lint(source: &Source, config: &LintConfig) -> Linted {
     }
     findings.sort_by_key(|f| (f.line, f.column));
     Linted {
-        report: FileReport { path: source.path.clone(), source: source.text.clone(), findings, error: None },
+        report: FileReport {
+            path: source.path.clone(),
+            source: source.text.clone(),
+            findings,
+            error: None,
+        },
         includes: script.includes,
         dir: source.dir.clone(),
     }
 }
 
 /// One finding for the variables a script uses and nothing sets, at the first.
-pub fn unset_variables(script: &Script, original: &str, config: &LintConfig, file_ignores: &BTreeSet<String>) -> Option<Finding> {
+pub fn unset_variables(
+    script: &Script,
+    original: &str,
+    config: &LintConfig,
+    file_ignores: &BTreeSet<String>,
+) -> Option<Finding> {
     let first = script.unresolved.first()?;
     let mut names: Vec<&str> = Vec::new();
     for u in &script.unresolved {
@@ -102,10 +142,26 @@ pub fn unset_variables(script: &Script, original: &str, config: &LintConfig, fil
         }
     }
     let listed: Vec<String> = names.iter().take(10).map(|n| format!(":{n}")).collect();
-    let more = if names.len() > 10 { format!(" and {} more", names.len() - 10) } else { String::new() };
-    let (noun, verb) = if names.len() == 1 { ("variable", "is") } else { ("variables", "are") };
+    let more = if names.len() > 10 {
+        format!(" and {} more", names.len() - 10)
+    } else {
+        String::new()
+    };
+    let (noun, verb) = if names.len() == 1 {
+        ("variable", "is")
+    } else {
+        ("variables", "are")
+    };
     let message = format!("psql {noun} {}{more} {verb} not set", listed.join(", "));
     let at = line_col(original, first.offset);
     let r = &rules::PSQL_VARIABLE;
-    own_finding(r, config, file_ignores, names.join(","), message, r.alternative.into(), at)
+    own_finding(
+        r,
+        config,
+        file_ignores,
+        names.join(","),
+        message,
+        r.alternative.into(),
+        at,
+    )
 }

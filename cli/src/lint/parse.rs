@@ -40,7 +40,10 @@ struct PgQueryProtobufParseResult {
 
 extern "C" {
     // Linked through the pg_query crate, which builds libpg_query.
-    fn pg_query_parse_protobuf_opts(input: *const c_char, parser_options: c_int) -> PgQueryProtobufParseResult;
+    fn pg_query_parse_protobuf_opts(
+        input: *const c_char,
+        parser_options: c_int,
+    ) -> PgQueryProtobufParseResult;
     fn pg_query_free_protobuf_parse_result(result: PgQueryProtobufParseResult);
 }
 
@@ -69,11 +72,16 @@ pub struct Parsed {
 /// Parse `sql` into the DDL model.
 pub fn statements(sql: &str) -> Result<Parsed, SyntaxError> {
     let tree = parse_protobuf(sql)?;
-    let mut parsed = Parsed { statements: Vec::new(), too_deep: Vec::new() };
+    let mut parsed = Parsed {
+        statements: Vec::new(),
+        too_deep: Vec::new(),
+    };
     for raw in raw_statements(&tree) {
         let span = source::statement_span(sql, raw.location, raw.len);
         match pb::RawStmt::decode(raw.bytes) {
-            Ok(stmt) => parsed.statements.push(convert::statement(stmt.stmt.as_deref(), span)),
+            Ok(stmt) => parsed
+                .statements
+                .push(convert::statement(stmt.stmt.as_deref(), span)),
             Err(_) => {
                 parsed.statements.push(convert::statement(None, span));
                 parsed.too_deep.push(TooDeep { span });
@@ -87,7 +95,10 @@ pub fn statements(sql: &str) -> Result<Parsed, SyntaxError> {
 fn parse_protobuf(sql: &str) -> Result<Vec<u8>, SyntaxError> {
     let Ok(input) = CString::new(sql) else {
         // PostgreSQL text cannot hold a NUL; the server says the same
-        return Err(SyntaxError { message: "SQL text contains a NUL byte".into(), offset: sql.find('\0') });
+        return Err(SyntaxError {
+            message: "SQL text contains a NUL byte".into(),
+            offset: sql.find('\0'),
+        });
     };
     // SAFETY: `input` is a valid C string for the call; the result is read
     // (error strings and the protobuf buffer copied out) before it is freed,
@@ -107,7 +118,11 @@ fn parse_protobuf(sql: &str) -> Result<Vec<u8>, SyntaxError> {
         } else if result.parse_tree.data.is_null() {
             Ok(Vec::new())
         } else {
-            Ok(std::slice::from_raw_parts(result.parse_tree.data as *const u8, result.parse_tree.len).to_vec())
+            Ok(std::slice::from_raw_parts(
+                result.parse_tree.data as *const u8,
+                result.parse_tree.len,
+            )
+            .to_vec())
         };
         pg_query_free_protobuf_parse_result(result);
         out
@@ -135,7 +150,11 @@ fn raw_statements(tree: &[u8]) -> Vec<RawStatement<'_>> {
                     _ => {}
                 }
             }
-            out.push(RawStatement { bytes, location: location.max(0) as usize, len: len.max(0) as usize });
+            out.push(RawStatement {
+                bytes,
+                location: location.max(0) as usize,
+                len: len.max(0) as usize,
+            });
         }
     }
     out
@@ -199,7 +218,10 @@ mod tests {
         assert_eq!(p.statements.len(), 2);
         assert_eq!(p.statements[0].tag, "CREATE TABLE");
         assert_eq!(p.statements[0].span.text(sql), "create table a (id int)");
-        assert_eq!(p.statements[1].span.text(sql), "CREATE INDEX CONCURRENTLY i ON a (id)");
+        assert_eq!(
+            p.statements[1].span.text(sql),
+            "CREATE INDEX CONCURRENTLY i ON a (id)"
+        );
         assert!(p.too_deep.is_empty());
     }
 
@@ -223,27 +245,46 @@ mod tests {
         assert_eq!(statements(&long).unwrap().statements.len(), 1);
         // nesting far beyond what protobuf decoding accepts: that statement
         // is reported as too deep, the others are read
-        let deep = format!("select 1; select {}1{}; create table t (a int)", "(1 + ".repeat(500), ")".repeat(500));
+        let deep = format!(
+            "select 1; select {}1{}; create table t (a int)",
+            "(1 + ".repeat(500),
+            ")".repeat(500)
+        );
         let p = statements(&deep).unwrap();
         assert_eq!(p.statements.len(), 3);
         assert_eq!(p.too_deep.len(), 1);
-        assert!(p.too_deep[0].span.text(&deep).starts_with("select (1 + (1 + "));
+        assert!(p.too_deep[0]
+            .span
+            .text(&deep)
+            .starts_with("select (1 + (1 + "));
         assert!(matches!(p.statements[1].kind, StatementKind::Other));
         assert_eq!(p.statements[2].tag, "CREATE TABLE");
         // every depth up to bison's limit ends in a result, on a thread's default stack
         for depth in [1_000, 3_000, 4_000, 6_000, 9_000] {
             let sql = format!("select {}1{}", "(1 + ".repeat(depth), ")".repeat(depth));
-            let _ = std::thread::spawn(move || statements(&sql).map(|p| p.too_deep.len())).join().expect("no crash");
+            let _ = std::thread::spawn(move || statements(&sql).map(|p| p.too_deep.len()))
+                .join()
+                .expect("no crash");
         }
         // bison's own stack limit: an error with a position
         let deeper = format!("select {}1{}", "(1 + ".repeat(100_000), ")".repeat(100_000));
-        assert!(statements(&deeper).unwrap_err().message.contains("memory exhausted"));
+        assert!(statements(&deeper)
+            .unwrap_err()
+            .message
+            .contains("memory exhausted"));
     }
 
     #[test]
     fn parses_on_many_threads_at_once() {
         let handles: Vec<_> = (0..8)
-            .map(|i| std::thread::spawn(move || statements(&format!("create table t{i} (a int); drop table t{i};")).unwrap().statements.len()))
+            .map(|i| {
+                std::thread::spawn(move || {
+                    statements(&format!("create table t{i} (a int); drop table t{i};"))
+                        .unwrap()
+                        .statements
+                        .len()
+                })
+            })
             .collect();
         for h in handles {
             assert_eq!(h.join().unwrap(), 2);

@@ -51,13 +51,20 @@ pub const PARSE_LIMIT: RuleInfo = RuleInfo {
 };
 
 /// The command's own findings.
-pub const COMMAND_RULES: [RuleInfo; 4] = [SYNTAX_ERROR, PSQL_VARIABLE, NON_TRANSACTIONAL, PARSE_LIMIT];
+pub const COMMAND_RULES: [RuleInfo; 4] =
+    [SYNTAX_ERROR, PSQL_VARIABLE, NON_TRANSACTIONAL, PARSE_LIMIT];
 
 /// Migration rules (core) and the command's own, in report order.
 pub fn all() -> Vec<RuleInfo> {
     let mut out: Vec<RuleInfo> = rules::ALL
         .iter()
-        .map(|r| RuleInfo { id: r.id, severity: r.severity, message: r.message, why: r.why, alternative: r.alternative })
+        .map(|r| RuleInfo {
+            id: r.id,
+            severity: r.severity,
+            message: r.message,
+            why: r.why,
+            alternative: r.alternative,
+        })
         .collect();
     out.extend(COMMAND_RULES);
     out

@@ -18,7 +18,9 @@ use postgres::Client;
 pub fn connect(url: &str) -> Result<(Client, u32), CliError> {
     let target = Target::new(url);
     let mut client = target.connect()?;
-    let fail = |e: postgres::Error| CliError::new(exit::DATABASE, format!("cannot query {}", target.label())).detail(e);
+    let fail = |e: postgres::Error| {
+        CliError::new(exit::DATABASE, format!("cannot query {}", target.label())).detail(e)
+    };
     let row = client
         .query_one(
             "SELECT to_regprocedure('confiture.lint(text)') IS NOT NULL, current_setting('server_version_num')::int / 10000",
@@ -27,8 +29,11 @@ pub fn connect(url: &str) -> Result<(Client, u32), CliError> {
         .map_err(fail)?;
     let (has_lint, version): (bool, i32) = (row.get(0), row.get(1));
     if !has_lint {
-        return Err(CliError::new(exit::DATABASE, "the database has no confiture.lint(text)")
-            .hint("CREATE EXTENSION confiture; in that database, or lint offline without --database"));
+        return Err(
+            CliError::new(exit::DATABASE, "the database has no confiture.lint(text)").hint(
+                "CREATE EXTENSION confiture; in that database, or lint offline without --database",
+            ),
+        );
     }
     Ok((client, version.max(0) as u32))
 }
@@ -48,7 +53,11 @@ pub fn lint(client: &mut Client, source: &Source, config: &LintConfig) -> Result
         .iter()
         .map(|r| {
             let (line, column): (i32, i32) = (r.get(3), r.get(4));
-            let (line, column) = script.original_line_col(&source.text, line.max(0) as usize, column.max(0) as usize);
+            let (line, column) = script.original_line_col(
+                &source.text,
+                line.max(0) as usize,
+                column.max(0) as usize,
+            );
             Finding {
                 rule: r.get(0),
                 severity: Severity::parse(r.get(1)).unwrap_or(Severity::Error),
@@ -60,10 +69,20 @@ pub fn lint(client: &mut Client, source: &Source, config: &LintConfig) -> Result
             }
         })
         .collect();
-    findings.extend(unset_variables(&script, &source.text, config, &ignore::file_ignores(&script.text)));
+    findings.extend(unset_variables(
+        &script,
+        &source.text,
+        config,
+        &ignore::file_ignores(&script.text),
+    ));
     findings.sort_by_key(|f| (f.line, f.column));
     Ok(Linted {
-        report: FileReport { path: source.path.clone(), source: source.text.clone(), findings, error: None },
+        report: FileReport {
+            path: source.path.clone(),
+            source: source.text.clone(),
+            findings,
+            error: None,
+        },
         includes: script.includes,
         dir: source.dir.clone(),
     })

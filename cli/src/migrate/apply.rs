@@ -36,7 +36,12 @@ pub struct Registered {
 
 fn db_error(e: &postgres::Error) -> (String, String, Option<String>, Option<String>) {
     match e.as_db_error() {
-        Some(d) => (d.code().code().to_owned(), d.message().to_owned(), d.detail().map(str::to_owned), d.hint().map(str::to_owned)),
+        Some(d) => (
+            d.code().code().to_owned(),
+            d.message().to_owned(),
+            d.detail().map(str::to_owned),
+            d.hint().map(str::to_owned),
+        ),
         None => ("08006".into(), e.to_string(), None, None),
     }
 }
@@ -44,7 +49,8 @@ fn db_error(e: &postgres::Error) -> (String, String, Option<String>, Option<Stri
 /// A server error as the user sees it from psql: message, detail, hint.
 pub fn server_error(code: u8, what: &str, e: &postgres::Error) -> CliError {
     let (sqlstate, message, detail, hint) = db_error(e);
-    let mut err = CliError::new(code, format!("{what}: {message}")).detail(format!("SQLSTATE {sqlstate}"));
+    let mut err =
+        CliError::new(code, format!("{what}: {message}")).detail(format!("SQLSTATE {sqlstate}"));
     if let Some(d) = detail {
         err = err.detail(d);
     }
@@ -57,11 +63,17 @@ pub fn server_error(code: u8, what: &str, e: &postgres::Error) -> CliError {
 /// The extension must be installed (the client never re-implements it).
 pub fn require_extension(c: &mut Client) -> Result<(), CliError> {
     let row = c
-        .query_opt("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'confiture'", &[])
+        .query_opt(
+            "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'confiture'",
+            &[],
+        )
         .map_err(|e| server_error(exit::CONNECT, "cannot read pg_extension", &e))?;
     if row.is_none() {
-        return Err(CliError::new(exit::CONNECT, "extension confiture is not installed in this database")
-            .hint("A superuser can run: CREATE EXTENSION confiture;"));
+        return Err(CliError::new(
+            exit::CONNECT,
+            "extension confiture is not installed in this database",
+        )
+        .hint("A superuser can run: CREATE EXTENSION confiture;"));
     }
     Ok(())
 }
@@ -69,7 +81,9 @@ pub fn require_extension(c: &mut Client) -> Result<(), CliError> {
 /// Register every file in one transaction. A changed applied migration
 /// stops everything (exit code "refused") and shows what changed.
 pub fn register_all(c: &mut Client, files: &[MigrationFile]) -> Result<Registered, CliError> {
-    let mut tx = c.transaction().map_err(|e| server_error(exit::CONNECT, "cannot start a transaction", &e))?;
+    let mut tx = c
+        .transaction()
+        .map_err(|e| server_error(exit::CONNECT, "cannot start a transaction", &e))?;
     tx.batch_execute("SET LOCAL client_min_messages = warning")
         .map_err(|e| server_error(exit::CONNECT, "cannot configure the session", &e))?;
     for f in files {
@@ -83,28 +97,42 @@ pub fn register_all(c: &mut Client, files: &[MigrationFile]) -> Result<Registere
                 drop(tx);
                 return Err(changed_applied(c, f, &message));
             }
-            return Err(server_error(exit::FAILED, &format!("cannot register {}", f.up_path.display()), &e));
+            return Err(server_error(
+                exit::FAILED,
+                &format!("cannot register {}", f.up_path.display()),
+                &e,
+            ));
         }
     }
     let pending: i64 = tx
         .query_one("SELECT count(*) FROM confiture.migrations WHERE state IN ('pending', 'failed', 'running')", &[])
         .map(|r| r.get(0))
         .unwrap_or(0);
-    tx.commit().map_err(|e| server_error(exit::FAILED, "cannot commit the registrations", &e))?;
-    Ok(Registered { pending: pending as usize })
+    tx.commit()
+        .map_err(|e| server_error(exit::FAILED, "cannot commit the registrations", &e))?;
+    Ok(Registered {
+        pending: pending as usize,
+    })
 }
 
 /// The error for an applied migration whose file changed, with a diff.
 fn changed_applied(c: &mut Client, f: &MigrationFile, message: &str) -> CliError {
     let applied: Option<String> = c
-        .query_opt("SELECT up_sql FROM confiture.migrations WHERE version = $1", &[&f.version])
+        .query_opt(
+            "SELECT up_sql FROM confiture.migrations WHERE version = $1",
+            &[&f.version],
+        )
         .ok()
         .flatten()
         .map(|r| r.get(0));
     let mut err = CliError::new(exit::REFUSED, format!("{}: {message}", f.up_path.display()));
     if let Some(old) = applied {
         let diff = similar::TextDiff::from_lines(old.as_str(), f.up.as_str());
-        let text = diff.unified_diff().context_radius(2).header("applied", "file").to_string();
+        let text = diff
+            .unified_diff()
+            .context_radius(2)
+            .header("applied", "file")
+            .to_string();
         err = err.detail(text);
     }
     err.hint("An applied migration cannot change: add a new migration for the change (or roll this one back first).")
@@ -118,10 +146,16 @@ pub fn up(
     target: Option<&str>,
     progress: &Progress,
 ) -> Result<Vec<Applied>, CliError> {
-    let file_of = |v: &str| files.iter().find(|f| f.version == v).map(|f| f.up_path.display().to_string());
+    let file_of = |v: &str| {
+        files
+            .iter()
+            .find(|f| f.version == v)
+            .map(|f| f.up_path.display().to_string())
+    };
     let mut done: Vec<Applied> = Vec::new();
     let mut progress_client = progress_client;
-    c.batch_execute("SET confiture.progress = on").map_err(|e| server_error(exit::FAILED, "cannot configure the session", &e))?;
+    c.batch_execute("SET confiture.progress = on")
+        .map_err(|e| server_error(exit::FAILED, "cannot configure the session", &e))?;
     // if this client dies, the server stops its statement (PostgreSQL 14+)
     let _ = c.batch_execute("SET client_connection_check_interval = '200ms'");
     loop {
@@ -148,7 +182,11 @@ pub fn up(
             let version: String = r.get(0);
             let state: String = r.get(2);
             let message: Option<String> = r.get(5);
-            if state == "pending" && message.as_deref().is_some_and(|m| m.starts_with("applied by the confiture client")) {
+            if state == "pending"
+                && message
+                    .as_deref()
+                    .is_some_and(|m| m.starts_with("applied by the confiture client"))
+            {
                 client_run = Some((version, r.get(1)));
                 continue;
             }
@@ -180,10 +218,15 @@ pub fn up(
         if done.last().is_some_and(|a| a.state == "failed") {
             return Ok(done);
         }
-        let Some((version, name)) = client_run else { return Ok(done) };
+        let Some((version, name)) = client_run else {
+            return Ok(done);
+        };
         let a = client_side(c, progress_client.as_deref_mut(), &version, &name, progress)?;
         let failed = a.state == "failed";
-        let a = Applied { file: file_of(&version), ..a };
+        let a = Applied {
+            file: file_of(&version),
+            ..a
+        };
         progress.finished(&a);
         done.push(a);
         if failed || target == Some(version.as_str()) {
@@ -201,41 +244,78 @@ fn client_side(
     progress: &Progress,
 ) -> Result<Applied, CliError> {
     let started = Instant::now();
-    let fail_start = |e: postgres::Error| server_error(exit::FAILED, &format!("cannot start migration {version}"), &e);
+    let fail_start = |e: postgres::Error| {
+        server_error(
+            exit::FAILED,
+            &format!("cannot start migration {version}"),
+            &e,
+        )
+    };
     // INVALID indexes left by an interrupted earlier try go first
     let statements = c
         .query("SELECT statement, line, sql, transactional, invalid_index FROM confiture.migration_statements($1)", &[&version])
         .map_err(fail_start)?;
     for s in &statements {
         if let Some(index) = s.get::<_, Option<String>>(4) {
-            progress.note(&format!("dropping INVALID index {index} left by an interrupted run of {version}"));
+            progress.note(&format!(
+                "dropping INVALID index {index} left by an interrupted run of {version}"
+            ));
             c.batch_execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {index}"))
-                .map_err(|e| server_error(exit::FAILED, &format!("cannot drop INVALID index {index}"), &e))?;
+                .map_err(|e| {
+                    server_error(
+                        exit::FAILED,
+                        &format!("cannot drop INVALID index {index}"),
+                        &e,
+                    )
+                })?;
         }
     }
-    c.query_one("SELECT confiture.begin_client_run($1)", &[&version]).map_err(fail_start)?;
-    let pid: i32 = c.query_one("SELECT pg_backend_pid()", &[]).map(|r| r.get(0)).unwrap_or(0);
+    c.query_one("SELECT confiture.begin_client_run($1)", &[&version])
+        .map_err(fail_start)?;
+    let pid: i32 = c
+        .query_one("SELECT pg_backend_pid()", &[])
+        .map(|r| r.get(0))
+        .unwrap_or(0);
     let outcome = (|| -> Result<(), (i32, postgres::Error)> {
         for phase in ["before_validation", "before_ddl"] {
-            c.query_one("SELECT confiture.run_client_hooks($1, $2)", &[&version, &phase]).map_err(|e| (0, e))?;
+            c.query_one(
+                "SELECT confiture.run_client_hooks($1, $2)",
+                &[&version, &phase],
+            )
+            .map_err(|e| (0, e))?;
         }
         let mut watcher = progress_client;
         for s in &statements {
             let n: i32 = s.get(0);
             let sql: String = s.get(2);
             progress.statement(version, name, n, statements.len(), &sql);
-            progress.watched(watcher.as_deref_mut(), pid, &sql, || c.batch_execute(&sql)).map_err(|e| (n, e))?;
+            progress
+                .watched(watcher.as_deref_mut(), pid, &sql, || c.batch_execute(&sql))
+                .map_err(|e| (n, e))?;
         }
         for phase in ["after_ddl", "after_validation", "cleanup"] {
-            c.query_one("SELECT confiture.run_client_hooks($1, $2)", &[&version, &phase]).map_err(|e| (0, e))?;
+            c.query_one(
+                "SELECT confiture.run_client_hooks($1, $2)",
+                &[&version, &phase],
+            )
+            .map_err(|e| (0, e))?;
         }
         Ok(())
     })();
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     match outcome {
         Ok(()) => {
-            c.query_one("SELECT confiture.end_client_run($1, duration => $2)", &[&version, &ms])
-                .map_err(|e| server_error(exit::FAILED, &format!("cannot record migration {version}"), &e))?;
+            c.query_one(
+                "SELECT confiture.end_client_run($1, duration => $2)",
+                &[&version, &ms],
+            )
+            .map_err(|e| {
+                server_error(
+                    exit::FAILED,
+                    &format!("cannot record migration {version}"),
+                    &e,
+                )
+            })?;
             Ok(Applied {
                 version: version.into(),
                 name: name.into(),
@@ -257,7 +337,10 @@ fn client_side(
                 &[&version, &sqlstate, &message],
             );
             let failed_statement = (n > 0).then_some(n);
-            let line = statements.iter().find(|s| s.get::<_, i32>(0) == n).map(|s| s.get::<_, i32>(1));
+            let line = statements
+                .iter()
+                .find(|s| s.get::<_, i32>(0) == n)
+                .map(|s| s.get::<_, i32>(1));
             let mut note = message.clone();
             // a failed CREATE INDEX CONCURRENTLY leaves an INVALID index behind
             if let Ok(rows) = c.query("SELECT invalid_index FROM confiture.migration_statements($1) WHERE invalid_index IS NOT NULL", &[&version]) {
@@ -268,9 +351,21 @@ fn client_side(
             }
             c.query_one(
                 "SELECT confiture.end_client_run($1, $2, $3, $4, $5)",
-                &[&version, &failed_statement.or(Some(0)), &sqlstate, &message, &ms],
+                &[
+                    &version,
+                    &failed_statement.or(Some(0)),
+                    &sqlstate,
+                    &message,
+                    &ms,
+                ],
             )
-            .map_err(|e| server_error(exit::FAILED, &format!("cannot record the failure of {version}"), &e))?;
+            .map_err(|e| {
+                server_error(
+                    exit::FAILED,
+                    &format!("cannot record the failure of {version}"),
+                    &e,
+                )
+            })?;
             Ok(Applied {
                 version: version.into(),
                 name: name.into(),

@@ -75,16 +75,37 @@ fn classify(path: &Path) -> Option<(Layout, String, String, Half)> {
         _ => return None,
     };
     let (v, n) = prefix.split_once("__")?;
-    if v.is_empty() || !v.chars().all(|c| c.is_ascii_digit() || c == '_' || c == '.') {
+    if v.is_empty()
+        || !v
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '_' || c == '.')
+    {
         return None;
     }
-    Some((Layout::Flyway, v.replace('_', "."), n.replace('_', " "), half))
+    Some((
+        Layout::Flyway,
+        v.replace('_', "."),
+        n.replace('_', " "),
+        half,
+    ))
 }
 
 fn split_version(s: &str, sep: &str) -> Option<(String, String)> {
     let (v, n) = s.split_once(sep).unwrap_or((s, ""));
-    let ok = !v.is_empty() && v.chars().next()?.is_ascii_digit() && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
-    ok.then(|| (v.to_owned(), if n.is_empty() { v.to_owned() } else { n.replace('_', " ") }))
+    let ok = !v.is_empty()
+        && v.chars().next()?.is_ascii_digit()
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+    ok.then(|| {
+        (
+            v.to_owned(),
+            if n.is_empty() {
+                v.to_owned()
+            } else {
+                n.replace('_', " ")
+            },
+        )
+    })
 }
 
 fn read(path: &Path) -> Result<String, CliError> {
@@ -104,9 +125,12 @@ fn malformed(dir: &Path, message: String, detail: String) -> CliError {
 /// Read and check the whole folder.
 pub fn read_folder(dir: &Path) -> Result<Folder, CliError> {
     let entries = std::fs::read_dir(dir).map_err(|e| {
-        CliError::new(exit::UNREADABLE, format!("cannot read migration folder {}", dir.display()))
-            .detail(e)
-            .hint("Pass --dir with the folder that holds the migrations (default db/migrations).")
+        CliError::new(
+            exit::UNREADABLE,
+            format!("cannot read migration folder {}", dir.display()),
+        )
+        .detail(e)
+        .hint("Pass --dir with the folder that holds the migrations (default db/migrations).")
     })?;
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
@@ -125,12 +149,18 @@ pub fn read_folder(dir: &Path) -> Result<Folder, CliError> {
             }
             continue; // README.md, .keep ...
         };
-        layouts.entry(layout.describe()).or_insert((layout, path.clone()));
+        layouts
+            .entry(layout.describe())
+            .or_insert((layout, path.clone()));
         let (up_path, down_path) = match layout {
             Layout::Folders => {
                 let up = path.join("up.sql");
                 if !up.is_file() {
-                    return Err(malformed(dir, format!("{} has no up.sql", path.display()), "Each migration folder holds up.sql (and down.sql).".into()));
+                    return Err(malformed(
+                        dir,
+                        format!("{} has no up.sql", path.display()),
+                        "Each migration folder holds up.sql (and down.sql).".into(),
+                    ));
                 }
                 let down = path.join("down.sql");
                 (Some(up), down.is_file().then_some(down))
@@ -140,7 +170,9 @@ pub fn read_folder(dir: &Path) -> Result<Folder, CliError> {
                 Half::Down => (None, Some(path.clone())),
             },
         };
-        let entry = found.entry(version.clone()).or_insert((name.clone(), None, None));
+        let entry = found
+            .entry(version.clone())
+            .or_insert((name.clone(), None, None));
         if let Some(up) = up_path {
             if let Some(other) = &entry.1 {
                 return Err(malformed(
@@ -154,23 +186,41 @@ pub fn read_folder(dir: &Path) -> Result<Folder, CliError> {
         }
         if let Some(down) = down_path {
             if let Some(other) = &entry.2 {
-                return Err(malformed(dir, format!("version {version} has two down files"), format!("{} and {}", other.display(), down.display())));
+                return Err(malformed(
+                    dir,
+                    format!("version {version} has two down files"),
+                    format!("{} and {}", other.display(), down.display()),
+                ));
             }
             entry.2 = Some(down);
         }
     }
     if layouts.len() > 1 {
-        let list: Vec<String> = layouts.values().map(|(l, p)| format!("{} (e.g. {})", l.describe(), p.display())).collect();
-        return Err(malformed(dir, "mixes migration layouts".into(), list.join("; ")));
+        let list: Vec<String> = layouts
+            .values()
+            .map(|(l, p)| format!("{} (e.g. {})", l.describe(), p.display()))
+            .collect();
+        return Err(malformed(
+            dir,
+            "mixes migration layouts".into(),
+            list.join("; "),
+        ));
     }
-    let layout = layouts.values().next().map(|(l, _)| *l).unwrap_or(Layout::Folders);
+    let layout = layouts
+        .values()
+        .next()
+        .map(|(l, _)| *l)
+        .unwrap_or(Layout::Folders);
     let mut migrations = Vec::with_capacity(found.len());
     for (version, (name, up, down)) in found {
         let Some(up_path) = up else {
             return Err(malformed(
                 dir,
                 format!("version {version} has a down file but no up file"),
-                format!("{}", down.map(|d| d.display().to_string()).unwrap_or_default()),
+                format!(
+                    "{}",
+                    down.map(|d| d.display().to_string()).unwrap_or_default()
+                ),
             ));
         };
         let up = read(&up_path)?;
@@ -178,7 +228,13 @@ pub fn read_folder(dir: &Path) -> Result<Folder, CliError> {
             Some(p) => Some(read(&p)?).filter(|s| !s.trim().is_empty()),
             None => None,
         };
-        migrations.push(MigrationFile { version, name, up, down, up_path });
+        migrations.push(MigrationFile {
+            version,
+            name,
+            up,
+            down,
+            up_path,
+        });
     }
     Ok(Folder { layout, migrations })
 }
@@ -199,29 +255,71 @@ mod tests {
 
     #[test]
     fn the_three_layouts_are_recognised() {
-        let a = dir(&[("1_create.up.sql", "CREATE TABLE a ();"), ("1_create.down.sql", "DROP TABLE a;"), ("README.md", "x")]);
+        let a = dir(&[
+            ("1_create.up.sql", "CREATE TABLE a ();"),
+            ("1_create.down.sql", "DROP TABLE a;"),
+            ("README.md", "x"),
+        ]);
         let f = read_folder(a.path()).unwrap();
-        assert_eq!((f.layout, f.migrations.len(), f.migrations[0].name.as_str()), (Layout::UpDownFiles, 1, "create"));
-        let b = dir(&[("V1_1__add_users.sql", "CREATE TABLE u ();"), ("U1_1__add_users.sql", "DROP TABLE u;")]);
+        assert_eq!(
+            (f.layout, f.migrations.len(), f.migrations[0].name.as_str()),
+            (Layout::UpDownFiles, 1, "create")
+        );
+        let b = dir(&[
+            ("V1_1__add_users.sql", "CREATE TABLE u ();"),
+            ("U1_1__add_users.sql", "DROP TABLE u;"),
+        ]);
         let f = read_folder(b.path()).unwrap();
-        assert_eq!((f.layout, f.migrations[0].version.as_str(), f.migrations[0].down.is_some()), (Layout::Flyway, "1.1", true));
-        let c = dir(&[("2024-01-01-000000_init/up.sql", "SELECT 1;"), ("2024-01-01-000000_init/down.sql", "")]);
+        assert_eq!(
+            (
+                f.layout,
+                f.migrations[0].version.as_str(),
+                f.migrations[0].down.is_some()
+            ),
+            (Layout::Flyway, "1.1", true)
+        );
+        let c = dir(&[
+            ("2024-01-01-000000_init/up.sql", "SELECT 1;"),
+            ("2024-01-01-000000_init/down.sql", ""),
+        ]);
         let f = read_folder(c.path()).unwrap();
-        assert_eq!((f.layout, f.migrations[0].version.as_str(), f.migrations[0].down.clone()), (Layout::Folders, "2024-01-01-000000", None));
+        assert_eq!(
+            (
+                f.layout,
+                f.migrations[0].version.as_str(),
+                f.migrations[0].down.clone()
+            ),
+            (Layout::Folders, "2024-01-01-000000", None)
+        );
     }
 
     #[test]
     fn malformed_folders_are_refused() {
         let dup = dir(&[("1_a.up.sql", "x"), ("1_b.up.sql", "y")]);
-        assert!(read_folder(dup.path()).unwrap_err().message.contains("used twice"));
+        assert!(read_folder(dup.path())
+            .unwrap_err()
+            .message
+            .contains("used twice"));
         let orphan = dir(&[("2_a.down.sql", "x")]);
-        assert!(read_folder(orphan.path()).unwrap_err().message.contains("no up file"));
+        assert!(read_folder(orphan.path())
+            .unwrap_err()
+            .message
+            .contains("no up file"));
         let mixed = dir(&[("1_a.up.sql", "x"), ("V2__b.sql", "y")]);
-        assert!(read_folder(mixed.path()).unwrap_err().message.contains("mixes"));
+        assert!(read_folder(mixed.path())
+            .unwrap_err()
+            .message
+            .contains("mixes"));
         let stray = dir(&[("1_a.up.sql", "x"), ("notes.sql", "y")]);
-        assert!(read_folder(stray.path()).unwrap_err().message.contains("matches no migration layout"));
+        assert!(read_folder(stray.path())
+            .unwrap_err()
+            .message
+            .contains("matches no migration layout"));
         let bad = dir(&[("1_a.up.sql", "x")]);
         std::fs::write(bad.path().join("1_a.up.sql"), [0xff, 0xfe]).unwrap();
-        assert_eq!(read_folder(bad.path()).unwrap_err().exit_code, exit::UNREADABLE);
+        assert_eq!(
+            read_folder(bad.path()).unwrap_err().exit_code,
+            exit::UNREADABLE
+        );
     }
 }

@@ -33,8 +33,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 #[derive(Args, Debug)]
-#[command(after_help = "Exit codes: 0 done; 1 a migration failed; 2 bad usage; 3 malformed folder or unreadable file; \
-4 cannot connect or extension missing; 5 refused (an applied migration changed, drift under enforce, the lint guard).")]
+#[command(
+    after_help = "Exit codes: 0 done; 1 a migration failed; 2 bad usage; 3 malformed folder or unreadable file; \
+4 cannot connect or extension missing; 5 refused (an applied migration changed, drift under enforce, the lint guard)."
+)]
 pub struct MigrateArgs {
     #[command(subcommand)]
     pub command: MigrateCommand,
@@ -135,7 +137,12 @@ fn targets(args: &MigrateArgs) -> Result<Vec<Target>, CliError> {
         let text = std::fs::read_to_string(file).map_err(|e| {
             CliError::new(exit::UNREADABLE, format!("cannot read {}", file.display())).detail(e)
         })?;
-        out.extend(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(Target::new));
+        out.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(Target::new),
+        );
     }
     if out.is_empty() {
         out.push(Target::new(""));
@@ -206,7 +213,11 @@ fn run_inner(args: &MigrateArgs) -> Result<u8, CliError> {
     } else {
         vec![run_one(args, &folder, &targets[0], mode, color)]
     };
-    let code = results.iter().map(|r| r.exit_code).max().unwrap_or(exit::OK);
+    let code = results
+        .iter()
+        .map(|r| r.exit_code)
+        .max()
+        .unwrap_or(exit::OK);
     match args.format {
         Format::Json => {
             let layout = folder.layout.describe();
@@ -217,7 +228,10 @@ fn run_inner(args: &MigrateArgs) -> Result<u8, CliError> {
                 exit_code: code,
                 databases: &results,
             };
-            println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            );
         }
         Format::Text => {
             if many {
@@ -256,7 +270,11 @@ fn run_many(args: &MigrateArgs, folder: &files::Folder, targets: &[Target]) -> V
                         duration_ms: 0.0,
                         migrations: Vec::new(),
                         rows: Vec::new(),
-                        error: Some(ErrorJson { message: "skipped: an earlier database failed (use --keep-going)".into(), lines: vec![] }),
+                        error: Some(ErrorJson {
+                            message: "skipped: an earlier database failed (use --keep-going)"
+                                .into(),
+                            lines: vec![],
+                        }),
                     }
                 } else {
                     run_one(args, folder, t, Mode::Quiet, false)
@@ -273,7 +291,12 @@ fn run_many(args: &MigrateArgs, folder: &files::Folder, targets: &[Target]) -> V
     r.into_iter().map(|(_, r)| r).collect()
 }
 
-fn failed_result(database: String, started: Instant, e: CliError, migrations: Vec<Applied>) -> DatabaseResult {
+fn failed_result(
+    database: String,
+    started: Instant,
+    e: CliError,
+    migrations: Vec<Applied>,
+) -> DatabaseResult {
     DatabaseResult {
         database,
         ok: false,
@@ -283,11 +306,20 @@ fn failed_result(database: String, started: Instant, e: CliError, migrations: Ve
         duration_ms: started.elapsed().as_secs_f64() * 1000.0,
         migrations,
         rows: Vec::new(),
-        error: Some(ErrorJson { message: e.message, lines: e.lines }),
+        error: Some(ErrorJson {
+            message: e.message,
+            lines: e.lines,
+        }),
     }
 }
 
-fn run_one(args: &MigrateArgs, folder: &files::Folder, target: &Target, mode: Mode, color: bool) -> DatabaseResult {
+fn run_one(
+    args: &MigrateArgs,
+    folder: &files::Folder,
+    target: &Target,
+    mode: Mode,
+    color: bool,
+) -> DatabaseResult {
     let started = Instant::now();
     let label = target.label();
     let progress_slot: Arc<Mutex<Option<Arc<Progress>>>> = Arc::new(Mutex::new(None));
@@ -312,8 +344,18 @@ fn run_one(args: &MigrateArgs, folder: &files::Folder, target: &Target, mode: Mo
             let p = Arc::new(Progress::new(mode, reg.pending, color));
             *progress_slot.lock().unwrap() = Some(p.clone());
             // a second connection for the progress of long statements
-            let mut watcher = if mode == Mode::Quiet { None } else { target.connect().ok() };
-            let r = apply::up(&mut c, watcher.as_mut(), &folder.migrations, t.as_deref(), &p);
+            let mut watcher = if mode == Mode::Quiet {
+                None
+            } else {
+                target.connect().ok()
+            };
+            let r = apply::up(
+                &mut c,
+                watcher.as_mut(),
+                &folder.migrations,
+                t.as_deref(),
+                &p,
+            );
             p.finish();
             r
         }
@@ -322,10 +364,22 @@ fn run_one(args: &MigrateArgs, folder: &files::Folder, target: &Target, mode: Mo
             const COLUMNS: &str = "version, name, state, extract(epoch FROM duration)::float8 * 1000, statements, message";
             let steps = steps.unwrap_or(1);
             let res = match to {
-                Some(v) => c.query(&format!("SELECT {COLUMNS} FROM confiture.rollback_to($1)"), &[v]),
-                None => c.query(&format!("SELECT {COLUMNS} FROM confiture.rollback($1)"), &[&steps]),
+                Some(v) => c.query(
+                    &format!("SELECT {COLUMNS} FROM confiture.rollback_to($1)"),
+                    &[v],
+                ),
+                None => c.query(
+                    &format!("SELECT {COLUMNS} FROM confiture.rollback($1)"),
+                    &[&steps],
+                ),
             }
-            .map_err(|e| apply::server_error(exit::FAILED, "rollback failed (nothing was rolled back)", &e))?;
+            .map_err(|e| {
+                apply::server_error(
+                    exit::FAILED,
+                    "rollback failed (nothing was rolled back)",
+                    &e,
+                )
+            })?;
             Ok(res
                 .iter()
                 .map(|r| Applied {
@@ -347,7 +401,8 @@ fn run_one(args: &MigrateArgs, folder: &files::Folder, target: &Target, mode: Mo
             let res = c
                 .query("SELECT version, name, state, drifted, applied_at::text, applied_by::text, last_error FROM confiture.status()", &[])
                 .map_err(|e| apply::server_error(exit::FAILED, "cannot read the ledger", &e))?;
-            let known: std::collections::BTreeSet<String> = res.iter().map(|r| r.get::<_, String>(0)).collect();
+            let known: std::collections::BTreeSet<String> =
+                res.iter().map(|r| r.get::<_, String>(0)).collect();
             for r in &res {
                 rows.push(serde_json::json!({
                     "version": r.get::<_, String>(0), "name": r.get::<_, String>(1), "state": r.get::<_, String>(2),
@@ -355,7 +410,11 @@ fn run_one(args: &MigrateArgs, folder: &files::Folder, target: &Target, mode: Mo
                     "applied_by": r.get::<_, Option<String>>(5), "last_error": r.get::<_, Option<String>>(6),
                 }));
             }
-            for f in folder.migrations.iter().filter(|f| !known.contains(&f.version)) {
+            for f in folder
+                .migrations
+                .iter()
+                .filter(|f| !known.contains(&f.version))
+            {
                 rows.push(serde_json::json!({ "version": f.version, "name": f.name, "state": "not registered",
                                               "drifted": false, "applied_at": null, "applied_by": null, "last_error": null }));
             }
@@ -393,11 +452,23 @@ fn run_one(args: &MigrateArgs, folder: &files::Folder, target: &Target, mode: Mo
         }
         MigrateCommand::Plan { target: t } => {
             // register in a transaction that is rolled back: plan changes nothing
-            let mut tx = c.transaction().map_err(|e| apply::server_error(exit::FAILED, "cannot start a transaction", &e))?;
-            tx.batch_execute("SET LOCAL client_min_messages = warning").ok();
+            let mut tx = c
+                .transaction()
+                .map_err(|e| apply::server_error(exit::FAILED, "cannot start a transaction", &e))?;
+            tx.batch_execute("SET LOCAL client_min_messages = warning")
+                .ok();
             for f in &folder.migrations {
-                tx.execute("SELECT confiture.register($1, $2, $3, $4, allow_syntax_errors => true)", &[&f.version, &f.name, &f.up, &f.down])
-                    .map_err(|e| apply::server_error(exit::REFUSED, &format!("cannot register {}", f.up_path.display()), &e))?;
+                tx.execute(
+                    "SELECT confiture.register($1, $2, $3, $4, allow_syntax_errors => true)",
+                    &[&f.version, &f.name, &f.up, &f.down],
+                )
+                .map_err(|e| {
+                    apply::server_error(
+                        exit::REFUSED,
+                        &format!("cannot register {}", f.up_path.display()),
+                        &e,
+                    )
+                })?;
             }
             let pending = tx
                 .query(
@@ -459,7 +530,12 @@ fn run_one(args: &MigrateArgs, folder: &files::Folder, target: &Target, mode: Mo
 
 fn print_single(args: &MigrateArgs, r: &DatabaseResult) {
     if let Some(e) = &r.error {
-        CliError { exit_code: r.exit_code, message: e.message.clone(), lines: e.lines.clone() }.print();
+        CliError {
+            exit_code: r.exit_code,
+            message: e.message.clone(),
+            lines: e.lines.clone(),
+        }
+        .print();
         return;
     }
     match &args.command {
@@ -477,16 +553,48 @@ fn print_single(args: &MigrateArgs, r: &DatabaseResult) {
         }
         MigrateCommand::Down { .. } => {
             for m in &r.migrations {
-                println!("rolled back {} {} ({:.0} ms)", m.version, m.name, m.duration_ms);
+                println!(
+                    "rolled back {} {} ({:.0} ms)",
+                    m.version, m.name, m.duration_ms
+                );
             }
         }
-        MigrateCommand::Status => print_table(&r.rows, &["version", "name", "state", "drifted", "applied_at", "last_error"]),
-        MigrateCommand::Plan { .. } => {
-            print_table(&r.rows, &["version", "name", "statements", "tier", "longest_lock", "estimated_ms", "mode"])
-        }
-        MigrateCommand::DryRun { .. } => {
-            print_table(&r.rows, &["version", "step", "kind", "statement", "outcome", "duration_ms", "locks", "estimated_ms"])
-        }
+        MigrateCommand::Status => print_table(
+            &r.rows,
+            &[
+                "version",
+                "name",
+                "state",
+                "drifted",
+                "applied_at",
+                "last_error",
+            ],
+        ),
+        MigrateCommand::Plan { .. } => print_table(
+            &r.rows,
+            &[
+                "version",
+                "name",
+                "statements",
+                "tier",
+                "longest_lock",
+                "estimated_ms",
+                "mode",
+            ],
+        ),
+        MigrateCommand::DryRun { .. } => print_table(
+            &r.rows,
+            &[
+                "version",
+                "step",
+                "kind",
+                "statement",
+                "outcome",
+                "duration_ms",
+                "locks",
+                "estimated_ms",
+            ],
+        ),
         MigrateCommand::Baseline { .. } => print_table(&r.rows, &["baselined"]),
         MigrateCommand::Wizard(_) => {}
     }
@@ -499,41 +607,105 @@ fn print_table(rows: &[serde_json::Value], columns: &[&str]) {
         let s = match v {
             serde_json::Value::Null => String::new(),
             serde_json::Value::String(s) => s.lines().next().unwrap_or("").to_owned(),
-            serde_json::Value::Number(n) if n.is_f64() => format!("{:.1}", n.as_f64().unwrap_or(0.0)),
-            serde_json::Value::Array(a) => a.iter().map(|x| x.as_str().map(str::to_owned).unwrap_or_else(|| x.to_string())).collect::<Vec<_>>().join(", "),
+            serde_json::Value::Number(n) if n.is_f64() => {
+                format!("{:.1}", n.as_f64().unwrap_or(0.0))
+            }
+            serde_json::Value::Array(a) => a
+                .iter()
+                .map(|x| {
+                    x.as_str()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| x.to_string())
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
             other => other.to_string(),
         };
-        if s.chars().count() > 48 { format!("{}...", s.chars().take(45).collect::<String>()) } else { s }
+        if s.chars().count() > 48 {
+            format!("{}...", s.chars().take(45).collect::<String>())
+        } else {
+            s
+        }
     };
-    let cells: Vec<Vec<String>> = rows.iter().map(|r| columns.iter().map(|c| cell(r, c)).collect()).collect();
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| columns.iter().map(|c| cell(r, c)).collect())
+        .collect();
     let widths: Vec<usize> = columns
         .iter()
         .enumerate()
-        .map(|(i, c)| cells.iter().map(|r| r[i].chars().count()).max().unwrap_or(0).max(c.len()))
+        .map(|(i, c)| {
+            cells
+                .iter()
+                .map(|r| r[i].chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(c.len())
+        })
         .collect();
     let line = |values: Vec<String>| -> String {
-        values.iter().zip(&widths).map(|(v, w)| format!("{v:<w$}")).collect::<Vec<_>>().join(" | ").trim_end().to_owned()
+        values
+            .iter()
+            .zip(&widths)
+            .map(|(v, w)| format!("{v:<w$}"))
+            .collect::<Vec<_>>()
+            .join(" | ")
+            .trim_end()
+            .to_owned()
     };
     println!("{}", line(columns.iter().map(|c| c.to_string()).collect()));
-    println!("{}", widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("-+-"));
+    println!(
+        "{}",
+        widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .join("-+-")
+    );
     for r in cells {
         println!("{}", line(r));
     }
-    println!("({} row{})", rows.len(), if rows.len() == 1 { "" } else { "s" });
+    println!(
+        "({} row{})",
+        rows.len(),
+        if rows.len() == 1 { "" } else { "s" }
+    );
 }
 
 fn print_summary(results: &[DatabaseResult]) {
-    let width = results.iter().map(|r| r.database.len()).max().unwrap_or(8).max(8);
-    println!("{:<width$}  {:>7}  {:>6}  {:>8}  result", "database", "applied", "failed", "time");
+    let width = results
+        .iter()
+        .map(|r| r.database.len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    println!(
+        "{:<width$}  {:>7}  {:>6}  {:>8}  result",
+        "database", "applied", "failed", "time"
+    );
     for r in results {
         let result = match &r.error {
             Some(e) => e.message.clone(),
             None if r.failed > 0 => {
                 let m = r.migrations.iter().find(|m| m.state == "failed");
-                m.map(|m| format!("{} failed: {}", m.version, m.message.as_deref().unwrap_or(""))).unwrap_or_default()
+                m.map(|m| {
+                    format!(
+                        "{} failed: {}",
+                        m.version,
+                        m.message.as_deref().unwrap_or("")
+                    )
+                })
+                .unwrap_or_default()
             }
             None => "ok".into(),
         };
-        println!("{:<width$}  {:>7}  {:>6}  {:>7.1}s  {}", r.database, r.applied, r.failed, r.duration_ms / 1000.0, result);
+        println!(
+            "{:<width$}  {:>7}  {:>6}  {:>7.1}s  {}",
+            r.database,
+            r.applied,
+            r.failed,
+            r.duration_ms / 1000.0,
+            result
+        );
     }
 }

@@ -38,16 +38,31 @@ impl Progress {
         } else {
             "[{elapsed_precise}] {bar:30} {pos}/{len} {wide_msg}"
         };
-        run.set_style(ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "));
+        run.set_style(
+            ProgressStyle::with_template(template)
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
         run.enable_steady_tick(Duration::from_millis(200));
-        Progress { mode, multi, run, color }
+        Progress {
+            mode,
+            multi,
+            run,
+            color,
+        }
     }
 
     /// A `confiture progress: n/total version state ms` NOTICE.
     pub fn notice(&self, text: &str) {
-        let Some(rest) = text.strip_prefix("confiture progress: ") else { return };
+        let Some(rest) = text.strip_prefix("confiture progress: ") else {
+            return;
+        };
         let mut parts = rest.split_whitespace();
-        let (_, version, state) = (parts.next(), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        let (_, version, state) = (
+            parts.next(),
+            parts.next().unwrap_or(""),
+            parts.next().unwrap_or(""),
+        );
         self.run.inc(1);
         self.run.set_message(format!("{version} {state}"));
     }
@@ -84,7 +99,17 @@ impl Progress {
         } else {
             a.state.clone()
         };
-        let mut line = format!("{state:>8} {} {} ({:.0} ms{})", a.version, a.name, a.duration_ms, if a.mode == "client" { ", outside a transaction" } else { "" });
+        let mut line = format!(
+            "{state:>8} {} {} ({:.0} ms{})",
+            a.version,
+            a.name,
+            a.duration_ms,
+            if a.mode == "client" {
+                ", outside a transaction"
+            } else {
+                ""
+            }
+        );
         if a.state == "failed" {
             let at = match (&a.file, a.failed_line) {
                 (Some(f), Some(l)) => format!("\n         at {f}:{l}"),
@@ -93,8 +118,13 @@ impl Progress {
             };
             line.push_str(&format!(
                 "{at}{}\n         {}{}",
-                a.failed_statement.map(|s| format!(" (statement {s})")).unwrap_or_default(),
-                a.sqlstate.as_deref().map(|s| format!("[{s}] ")).unwrap_or_default(),
+                a.failed_statement
+                    .map(|s| format!(" (statement {s})"))
+                    .unwrap_or_default(),
+                a.sqlstate
+                    .as_deref()
+                    .map(|s| format!("[{s}] "))
+                    .unwrap_or_default(),
                 a.message.as_deref().unwrap_or("")
             ));
         }
@@ -107,7 +137,8 @@ impl Progress {
     pub fn statement(&self, version: &str, name: &str, n: i32, total: usize, sql: &str) {
         let first = sql.lines().next().unwrap_or("").trim();
         let short: String = first.chars().take(60).collect();
-        self.run.set_message(format!("{version} {name}: statement {n}/{total}: {short}"));
+        self.run
+            .set_message(format!("{version} {name}: statement {n}/{total}: {short}"));
         if self.mode == Mode::Lines {
             eprintln!("  running {version} statement {n}/{total}: {short}");
         }
@@ -115,8 +146,16 @@ impl Progress {
 
     /// Run `work` (one statement on the main connection) while a second
     /// connection reports the server's progress view for backend `pid`.
-    pub fn watched<T>(&self, watcher: Option<&mut Client>, pid: i32, sql: &str, work: impl FnOnce() -> T) -> T {
-        let Some(pc) = watcher.filter(|_| self.mode != Mode::Quiet) else { return work() };
+    pub fn watched<T>(
+        &self,
+        watcher: Option<&mut Client>,
+        pid: i32,
+        sql: &str,
+        work: impl FnOnce() -> T,
+    ) -> T {
+        let Some(pc) = watcher.filter(|_| self.mode != Mode::Quiet) else {
+            return work();
+        };
         let view = progress_view(sql);
         let Some(view) = view else { return work() };
         let bar = self.multi.add(ProgressBar::new(0));
@@ -139,7 +178,11 @@ impl Progress {
                             eprintln!("    {phase}: {done}/{total} blocks");
                         }
                     }
-                    std::thread::sleep(Duration::from_millis(if self.mode == Mode::Lines { 1000 } else { 200 }));
+                    std::thread::sleep(Duration::from_millis(if self.mode == Mode::Lines {
+                        1000
+                    } else {
+                        200
+                    }));
                 }
             });
             let r = work();
@@ -158,8 +201,15 @@ impl Progress {
 /// The `pg_stat_progress_*` query for a statement: (phase, blocks done,
 /// blocks total) of backend $1.
 fn progress_view(sql: &str) -> Option<&'static str> {
-    let upper = sql.trim_start().get(..40.min(sql.trim_start().len())).unwrap_or("").to_ascii_uppercase();
-    if upper.starts_with("CREATE INDEX") || upper.starts_with("CREATE UNIQUE INDEX") || upper.starts_with("REINDEX") {
+    let upper = sql
+        .trim_start()
+        .get(..40.min(sql.trim_start().len()))
+        .unwrap_or("")
+        .to_ascii_uppercase();
+    if upper.starts_with("CREATE INDEX")
+        || upper.starts_with("CREATE UNIQUE INDEX")
+        || upper.starts_with("REINDEX")
+    {
         Some("SELECT phase, coalesce(blocks_done, 0), coalesce(blocks_total, 0) FROM pg_catalog.pg_stat_progress_create_index WHERE pid = $1")
     } else if upper.starts_with("VACUUM") {
         Some("SELECT phase, coalesce(heap_blks_scanned, 0), coalesce(heap_blks_total, 0) FROM pg_catalog.pg_stat_progress_vacuum WHERE pid = $1")

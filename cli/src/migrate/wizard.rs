@@ -166,9 +166,16 @@ pub fn reviews(c: &mut Client, target: Option<&str>, scale: f64) -> Result<Vec<R
         let tier = if statements.is_none() {
             Tier::Dangerous
         } else {
-            risks.iter().map(|r| Tier::parse(&r.tier)).max().unwrap_or(Tier::Safe)
+            risks
+                .iter()
+                .map(|r| Tier::parse(&r.tier))
+                .max()
+                .unwrap_or(Tier::Safe)
         };
-        let longest_lock = risks.iter().filter_map(|r| r.lock.clone()).max_by_key(|l| lock_rank(l));
+        let longest_lock = risks
+            .iter()
+            .filter_map(|r| r.lock.clone())
+            .max_by_key(|l| lock_rank(l));
         let estimated_ms = risks.iter().filter_map(|r| r.estimated_ms).sum();
         out.push(Review {
             version,
@@ -220,16 +227,32 @@ fn cut(s: &str, n: usize) -> String {
 /// The pending migrations as a table that fits 80 columns.
 fn print_pending(term: &Term, reviews: &[Review], color: bool) {
     let _ = term.write_line(&format!("{} pending migration(s):", reviews.len()));
-    let _ = term.write_line(&format!("{:<18} {:<22} {:>5} {:<9} {:<22}", "version", "name", "stmts", "tier", "longest lock / est."));
+    let _ = term.write_line(&format!(
+        "{:<18} {:<22} {:>5} {:<9} {:<22}",
+        "version", "name", "stmts", "tier", "longest lock / est."
+    ));
     for r in reviews {
-        let lock = format!("{} {}", r.longest_lock.as_deref().unwrap_or("-").trim_end_matches("Lock"), duration_text(r.estimated_ms));
+        let lock = format!(
+            "{} {}",
+            r.longest_lock
+                .as_deref()
+                .unwrap_or("-")
+                .trim_end_matches("Lock"),
+            duration_text(r.estimated_ms)
+        );
         let tier = format!("{:<9}", r.tier.as_str());
-        let tier = if color { tier.replace(r.tier.as_str(), &tier_text(r.tier, true)) } else { tier };
+        let tier = if color {
+            tier.replace(r.tier.as_str(), &tier_text(r.tier, true))
+        } else {
+            tier
+        };
         let _ = term.write_line(&format!(
             "{:<18} {:<22} {:>5} {} {}",
             cut(&r.version, 18),
             cut(&r.name, 22),
-            r.statements.map(|n| n.to_string()).unwrap_or_else(|| "?".into()),
+            r.statements
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "?".into()),
             tier,
             cut(&lock, 22)
         ));
@@ -237,16 +260,60 @@ fn print_pending(term: &Term, reviews: &[Review], color: bool) {
 }
 
 const KEYWORDS: &[&str] = &[
-    "CREATE", "ALTER", "DROP", "TABLE", "INDEX", "CONCURRENTLY", "ADD", "COLUMN", "CONSTRAINT", "PRIMARY", "KEY",
-    "FOREIGN", "REFERENCES", "NOT", "NULL", "DEFAULT", "UPDATE", "SET", "WHERE", "INSERT", "INTO", "VALUES", "DELETE",
-    "FROM", "SELECT", "TYPE", "USING", "UNIQUE", "CHECK", "VALID", "VALIDATE", "RENAME", "TO", "ON", "IF", "EXISTS",
-    "BEGIN", "COMMIT", "TRUNCATE", "GRANT", "REVOKE", "AND", "OR", "AS",
+    "CREATE",
+    "ALTER",
+    "DROP",
+    "TABLE",
+    "INDEX",
+    "CONCURRENTLY",
+    "ADD",
+    "COLUMN",
+    "CONSTRAINT",
+    "PRIMARY",
+    "KEY",
+    "FOREIGN",
+    "REFERENCES",
+    "NOT",
+    "NULL",
+    "DEFAULT",
+    "UPDATE",
+    "SET",
+    "WHERE",
+    "INSERT",
+    "INTO",
+    "VALUES",
+    "DELETE",
+    "FROM",
+    "SELECT",
+    "TYPE",
+    "USING",
+    "UNIQUE",
+    "CHECK",
+    "VALID",
+    "VALIDATE",
+    "RENAME",
+    "TO",
+    "ON",
+    "IF",
+    "EXISTS",
+    "BEGIN",
+    "COMMIT",
+    "TRUNCATE",
+    "GRANT",
+    "REVOKE",
+    "AND",
+    "OR",
+    "AS",
 ];
 
 /// SQL with keywords highlighted and line numbers; paged when long.
 fn show_sql(term: &Term, sql: &str, color: bool, all: bool) {
     let lines: Vec<&str> = sql.lines().collect();
-    let limit = if all { lines.len() } else { lines.len().min(30) };
+    let limit = if all {
+        lines.len()
+    } else {
+        lines.len().min(30)
+    };
     for (i, line) in lines.iter().take(limit).enumerate() {
         let text = if color {
             line.split_inclusive(|c: char| !c.is_alphanumeric() && c != '_')
@@ -265,7 +332,10 @@ fn show_sql(term: &Term, sql: &str, color: bool, all: bool) {
         let _ = term.write_line(&format!("{:>4} | {text}", i + 1));
     }
     if limit < lines.len() {
-        let _ = term.write_line(&format!("     … {} more line(s): p shows all", lines.len() - limit));
+        let _ = term.write_line(&format!(
+            "     … {} more line(s): p shows all",
+            lines.len() - limit
+        ));
     }
 }
 
@@ -290,9 +360,15 @@ fn show_review(term: &Term, r: &Review, color: bool, n: usize, total: usize) {
             s.lock.as_deref().unwrap_or("-"),
             s.blocks.as_deref().unwrap_or("-"),
             s.rewrite.as_deref().unwrap_or("-"),
-            if s.full_scan == Some(true) { "yes" } else { "no" },
+            if s.full_scan == Some(true) {
+                "yes"
+            } else {
+                "no"
+            },
             s.data_loss.as_deref().unwrap_or("none"),
-            s.estimated_ms.map(duration_text).unwrap_or_else(|| "?".into())
+            s.estimated_ms
+                .map(duration_text)
+                .unwrap_or_else(|| "?".into())
         ));
         if let Some(c) = &s.compatibility {
             let _ = term.write_line(&format!("      compatibility: {c}"));
@@ -328,7 +404,12 @@ fn show_dry_run(term: &Term, c: &mut Client, version: &str) {
     );
     match rows {
         Err(e) => {
-            let _ = term.write_line(&format!("  dry run failed: {}", e.as_db_error().map(|d| d.message().to_owned()).unwrap_or(e.to_string())));
+            let _ = term.write_line(&format!(
+                "  dry run failed: {}",
+                e.as_db_error()
+                    .map(|d| d.message().to_owned())
+                    .unwrap_or(e.to_string())
+            ));
         }
         Ok(rows) => {
             let _ = term.write_line("  dry run (rolled back):");
@@ -351,7 +432,10 @@ fn show_dry_run(term: &Term, c: &mut Client, version: &str) {
                     let _ = term.write_line(&format!("       rewrote: {}", rewritten.join(", ")));
                 }
                 if let Some(ms) = r.get::<_, Option<f64>>(8) {
-                    let _ = term.write_line(&format!("       estimate in production: {}", duration_text(ms)));
+                    let _ = term.write_line(&format!(
+                        "       estimate in production: {}",
+                        duration_text(ms)
+                    ));
                 }
                 if let Some(m) = r.get::<_, Option<String>>(9) {
                     let _ = term.write_line(&format!("       {}", cut(&m, 70)));
@@ -362,7 +446,9 @@ fn show_dry_run(term: &Term, c: &mut Client, version: &str) {
 }
 
 fn os_user() -> String {
-    std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into())
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 /// The outcome of a wizard session.
@@ -377,29 +463,60 @@ pub struct Outcome {
     pub exit_code: u8,
 }
 
-fn apply_one(c: &mut Client, files: &[MigrationFile], r: &mut Review, note: Option<&str>, progress: &Progress) -> Result<bool, CliError> {
-    c.query_one("SELECT confiture.record_approval($1, $2, $3)", &[&r.version, &os_user(), &note])
-        .map_err(|e| apply::server_error(exit::FAILED, &format!("cannot record the approval of {}", r.version), &e))?;
+fn apply_one(
+    c: &mut Client,
+    files: &[MigrationFile],
+    r: &mut Review,
+    note: Option<&str>,
+    progress: &Progress,
+) -> Result<bool, CliError> {
+    c.query_one(
+        "SELECT confiture.record_approval($1, $2, $3)",
+        &[&r.version, &os_user(), &note],
+    )
+    .map_err(|e| {
+        apply::server_error(
+            exit::FAILED,
+            &format!("cannot record the approval of {}", r.version),
+            &e,
+        )
+    })?;
     let applied = apply::up(c, None, files, Some(&r.version), progress)?;
     let last = applied.into_iter().last();
     let ok = last.as_ref().is_some_and(|a| a.state == "applied");
-    r.decision = if ok { "applied".into() } else { "failed".into() };
+    r.decision = if ok {
+        "applied".into()
+    } else {
+        "failed".into()
+    };
     r.result = last;
     Ok(ok)
 }
 
 /// The whole session: interactive, or the `--yes` gate.
-pub fn run(c: &mut Client, files: &[MigrationFile], args: &WizardArgs, json: bool) -> Result<Outcome, CliError> {
+pub fn run(
+    c: &mut Client,
+    files: &[MigrationFile],
+    args: &WizardArgs,
+    json: bool,
+) -> Result<Outcome, CliError> {
     let started = Instant::now();
     let term = Term::stdout();
-    let color = console::colors_enabled() && std::env::var_os("NO_COLOR").is_none() && term.is_term();
+    let color =
+        console::colors_enabled() && std::env::var_os("NO_COLOR").is_none() && term.is_term();
     let mut reviews = reviews(c, args.target.as_deref(), args.scale.unwrap_or(1.0))?;
     let interactive = !args.yes;
     if interactive && !term.is_term() {
-        return Err(CliError::usage("the wizard asks questions: run it in a terminal, or pass --yes --max-tier TIER"));
+        return Err(CliError::usage(
+            "the wizard asks questions: run it in a terminal, or pass --yes --max-tier TIER",
+        ));
     }
     let quiet = Progress::new(Mode::Quiet, reviews.len(), false);
-    let progress = if json || !interactive { &quiet } else { &Progress::new(Mode::Lines, 0, false) };
+    let progress = if json || !interactive {
+        &quiet
+    } else {
+        &Progress::new(Mode::Lines, 0, false)
+    };
     if !json {
         print_pending(&term, &reviews, color);
     }
@@ -426,12 +543,21 @@ pub fn run(c: &mut Client, files: &[MigrationFile], args: &WizardArgs, json: boo
                     r.version,
                     r.tier.as_str(),
                     args.max_tier.as_str(),
-                    r.risks.iter().flat_map(|s| s.reasons.clone()).next().unwrap_or_else(|| "its SQL does not parse".into())
+                    r.risks
+                        .iter()
+                        .flat_map(|s| s.reasons.clone())
+                        .next()
+                        .unwrap_or_else(|| "its SQL does not parse".into())
                 ));
                 break;
             }
             if !json {
-                let _ = term.write_line(&format!("applying {} {} ({})", r.version, r.name, r.tier.as_str()));
+                let _ = term.write_line(&format!(
+                    "applying {} {} ({})",
+                    r.version,
+                    r.name,
+                    r.tier.as_str()
+                ));
             }
             if apply_one(c, files, r, note.as_deref(), progress)? {
                 applied += 1;
@@ -445,19 +571,25 @@ pub fn run(c: &mut Client, files: &[MigrationFile], args: &WizardArgs, json: boo
         show_review(&term, &reviews[i], color, n, total);
         loop {
             let _ = term.write_str("[a]pply [d]ry-run [p]review [s]kip [q]uit [?] > ");
-            let key = term.read_key().map_err(|e| CliError::usage(format!("cannot read a key: {e}")))?;
+            let key = term
+                .read_key()
+                .map_err(|e| CliError::usage(format!("cannot read a key: {e}")))?;
             let _ = term.write_line("");
             match key {
                 Key::Char('a') => {
                     let r = &mut reviews[i];
                     if r.tier == Tier::Dangerous {
                         let typed: String = dialoguer::Input::new()
-                            .with_prompt(format!("{} is dangerous: type its version to apply it", r.version))
+                            .with_prompt(format!(
+                                "{} is dangerous: type its version to apply it",
+                                r.version
+                            ))
                             .allow_empty(true)
                             .interact_text_on(&term)
                             .map_err(|e| CliError::usage(format!("cannot read the answer: {e}")))?;
                         if typed.trim() != r.version {
-                            let _ = term.write_line("  not applied: the version typed does not match");
+                            let _ =
+                                term.write_line("  not applied: the version typed does not match");
                             continue;
                         }
                     }
@@ -465,13 +597,21 @@ pub fn run(c: &mut Client, files: &[MigrationFile], args: &WizardArgs, json: boo
                     let ok = apply_one(c, files, r, note.as_deref(), progress)?;
                     match &r.result {
                         Some(a) if ok => {
-                            let _ = term.write_line(&format!("  applied {} in {}", a.version, duration_text(t.elapsed().as_secs_f64() * 1000.0)));
+                            let _ = term.write_line(&format!(
+                                "  applied {} in {}",
+                                a.version,
+                                duration_text(t.elapsed().as_secs_f64() * 1000.0)
+                            ));
                         }
                         Some(a) => {
                             let _ = term.write_line(&format!(
                                 "  failed at statement {} (line {}): [{}] {}",
-                                a.failed_statement.map(|s| s.to_string()).unwrap_or_else(|| "?".into()),
-                                a.failed_line.map(|s| s.to_string()).unwrap_or_else(|| "?".into()),
+                                a.failed_statement
+                                    .map(|s| s.to_string())
+                                    .unwrap_or_else(|| "?".into()),
+                                a.failed_line
+                                    .map(|s| s.to_string())
+                                    .unwrap_or_else(|| "?".into()),
                                 a.sqlstate.as_deref().unwrap_or(""),
                                 a.message.as_deref().unwrap_or("")
                             ));
@@ -492,15 +632,20 @@ pub fn run(c: &mut Client, files: &[MigrationFile], args: &WizardArgs, json: boo
                 Key::Char('s') => {
                     reviews[i].decision = "skipped".into();
                     skipped += 1;
-                    let _ = term.write_line("  skipped: the migrations after it depend on it, so the review stops here");
+                    let _ = term.write_line(
+                        "  skipped: the migrations after it depend on it, so the review stops here",
+                    );
                     break 'outer;
                 }
                 Key::Char('q') | Key::Escape => break 'outer,
                 Key::Char('?') => {
-                    let _ = term.write_line("  a  apply it now (a dangerous one asks for its version)");
+                    let _ =
+                        term.write_line("  a  apply it now (a dangerous one asks for its version)");
                     let _ = term.write_line("  d  dry-run it: run it in a transaction that is rolled back and show what it did");
                     let _ = term.write_line("  p  show its whole SQL");
-                    let _ = term.write_line("  s  skip it, which ends the review (later migrations depend on it)");
+                    let _ = term.write_line(
+                        "  s  skip it, which ends the review (later migrations depend on it)",
+                    );
                     let _ = term.write_line("  q  quit");
                 }
                 _ => {}
@@ -525,5 +670,13 @@ pub fn run(c: &mut Client, files: &[MigrationFile], args: &WizardArgs, json: boo
             duration_text(duration_ms)
         ));
     }
-    Ok(Outcome { reviews, applied, skipped, failed, refused, duration_ms, exit_code })
+    Ok(Outcome {
+        reviews,
+        applied,
+        skipped,
+        failed,
+        refused,
+        duration_ms,
+        exit_code,
+    })
 }

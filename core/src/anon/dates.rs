@@ -9,7 +9,11 @@ pub fn shift_days(prf: &Prf, value: &[u8], days: i64) -> i64 {
     }
     let span = 2 * days as u64;
     let r = prf.below("date_shift", value, span) as i64; // 0..2d-1
-    if r < days { r - days } else { r - days + 1 } // -d..-1, 1..d
+    if r < days {
+        r - days
+    } else {
+        r - days + 1
+    } // -d..-1, 1..d
 }
 
 #[cfg(test)]

@@ -27,11 +27,20 @@ pub fn hex(salt: &str, value: &[u8]) -> String {
 
 /// A version-4-shaped uuid from the hash (valid `uuid` text).
 pub fn uuid(salt: &str, value: &[u8]) -> String {
-    let mut b: [u8; 16] = hmac_sha256(salt, value)[..16].try_into().unwrap_or_default();
+    let mut b: [u8; 16] = hmac_sha256(salt, value)[..16]
+        .try_into()
+        .unwrap_or_default();
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = crate::checksum::hex(&b);
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 /// A non-negative bigint from the hash.

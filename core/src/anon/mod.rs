@@ -5,11 +5,11 @@
 //! survive) and whether it is reversible.
 
 pub mod dates;
-pub mod rules;
 pub mod hash;
 pub mod network;
 pub mod numbers;
 pub mod person;
+pub mod rules;
 pub mod text;
 
 use sha2::{Digest, Sha256};
@@ -80,29 +80,132 @@ const fn info(
     options: &'static str,
     description: &'static str,
 ) -> StrategyInfo {
-    StrategyInfo { name, injective, reversible: false, output, options, description }
+    StrategyInfo {
+        name,
+        injective,
+        reversible: false,
+        output,
+        options,
+        description,
+    }
 }
 
 pub static STRATEGIES: &[StrategyInfo] = &[
-    info("email", true, Output::Text, "keep_domain (bool, default false)", "user_<hash>@example.com, or @ the original domain"),
-    info("hash", true, Output::Text, "format: hex (default) | uuid | bigint", "HMAC-SHA256 of the value under the salt"),
-    info("pattern", false, Output::Text, "pattern (text, e.g. '***-**-####': # keeps a character, * masks it)", "mask by a pattern"),
-    info("partial", false, Output::Text, "keep_first, keep_last (int, default 1), mask (char, default *)", "keep the first and last characters"),
-    info("redact", false, Output::Text, "replacement (text, default [REDACTED])", "a constant"),
+    info(
+        "email",
+        true,
+        Output::Text,
+        "keep_domain (bool, default false)",
+        "user_<hash>@example.com, or @ the original domain",
+    ),
+    info(
+        "hash",
+        true,
+        Output::Text,
+        "format: hex (default) | uuid | bigint",
+        "HMAC-SHA256 of the value under the salt",
+    ),
+    info(
+        "pattern",
+        false,
+        Output::Text,
+        "pattern (text, e.g. '***-**-####': # keeps a character, * masks it)",
+        "mask by a pattern",
+    ),
+    info(
+        "partial",
+        false,
+        Output::Text,
+        "keep_first, keep_last (int, default 1), mask (char, default *)",
+        "keep the first and last characters",
+    ),
+    info(
+        "redact",
+        false,
+        Output::Text,
+        "replacement (text, default [REDACTED])",
+        "a constant",
+    ),
     info("null", false, Output::Same, "", "NULL"),
-    info("phone", false, Output::Text, "keep_digits (int, default 5: country and area code)", "same format, other digits"),
-    info("first_name", false, Output::Text, "", "a first name from a built-in list"),
-    info("last_name", false, Output::Text, "", "a last name from a built-in list"),
+    info(
+        "phone",
+        false,
+        Output::Text,
+        "keep_digits (int, default 5: country and area code)",
+        "same format, other digits",
+    ),
+    info(
+        "first_name",
+        false,
+        Output::Text,
+        "",
+        "a first name from a built-in list",
+    ),
+    info(
+        "last_name",
+        false,
+        Output::Text,
+        "",
+        "a last name from a built-in list",
+    ),
     info("name", false, Output::Text, "", "a first and last name"),
-    info("date_shift", false, Output::Date, "days (int, default 30)", "shift by up to n days either way"),
-    info("date_trunc", false, Output::Date, "unit: month (default) | year", "truncate to the month or year"),
-    info("ip", false, Output::Inet, "keep_bits (int, default 24 for IPv4, 64 for IPv6)", "keep the network, other host"),
-    info("credit_card", false, Output::Text, "", "keep the last four digits, still Luhn-valid"),
-    info("number_range", false, Output::Number, "min, max (numbers, required)", "a number in [min, max]"),
-    info("noise", false, Output::Same, "percent (number, default 10)", "the value ± up to percent"),
-    info("regex_redact", false, Output::Text, "pattern (regex, required), replacement (default [REDACTED])", "redact matches inside free text"),
+    info(
+        "date_shift",
+        false,
+        Output::Date,
+        "days (int, default 30)",
+        "shift by up to n days either way",
+    ),
+    info(
+        "date_trunc",
+        false,
+        Output::Date,
+        "unit: month (default) | year",
+        "truncate to the month or year",
+    ),
+    info(
+        "ip",
+        false,
+        Output::Inet,
+        "keep_bits (int, default 24 for IPv4, 64 for IPv6)",
+        "keep the network, other host",
+    ),
+    info(
+        "credit_card",
+        false,
+        Output::Text,
+        "",
+        "keep the last four digits, still Luhn-valid",
+    ),
+    info(
+        "number_range",
+        false,
+        Output::Number,
+        "min, max (numbers, required)",
+        "a number in [min, max]",
+    ),
+    info(
+        "noise",
+        false,
+        Output::Same,
+        "percent (number, default 10)",
+        "the value ± up to percent",
+    ),
+    info(
+        "regex_redact",
+        false,
+        Output::Text,
+        "pattern (regex, required), replacement (default [REDACTED])",
+        "redact matches inside free text",
+    ),
     info("preserve", true, Output::Same, "", "no change"),
-    info("custom", false, Output::Same, "function (regprocedure taking the value, required)", "any SQL function"),
+    info(
+        "custom",
+        false,
+        Output::Same,
+        "function (regprocedure taking the value, required)",
+        "any SQL function",
+    ),
 ];
 
 pub fn strategy(name: &str) -> Option<&'static StrategyInfo> {
@@ -117,7 +220,10 @@ mod tests {
     fn prf_is_deterministic_and_salted() {
         let a = Prf::new("salt");
         assert_eq!(a.bits("email", b"x"), Prf::new("salt").bits("email", b"x"));
-        assert_ne!(a.bits("email", b"x"), Prf::new("pepper").bits("email", b"x"));
+        assert_ne!(
+            a.bits("email", b"x"),
+            Prf::new("pepper").bits("email", b"x")
+        );
         assert_ne!(a.bits("email", b"x"), a.bits("name", b"x"));
         assert!(a.below("d", b"x", 10) < 10);
         assert_eq!(a.below("d", b"x", 0), 0);
@@ -125,8 +231,27 @@ mod tests {
 
     #[test]
     fn every_strategy_is_listed_once() {
-        let names = ["email", "hash", "pattern", "partial", "redact", "null", "phone", "first_name", "last_name", "name",
-            "date_shift", "date_trunc", "ip", "credit_card", "number_range", "noise", "regex_redact", "preserve", "custom"];
+        let names = [
+            "email",
+            "hash",
+            "pattern",
+            "partial",
+            "redact",
+            "null",
+            "phone",
+            "first_name",
+            "last_name",
+            "name",
+            "date_shift",
+            "date_trunc",
+            "ip",
+            "credit_card",
+            "number_range",
+            "noise",
+            "regex_redact",
+            "preserve",
+            "custom",
+        ];
         assert_eq!(STRATEGIES.len(), names.len());
         for n in names {
             assert!(strategy(n).is_some(), "{n}");
@@ -141,7 +266,13 @@ mod edge_cases {
     use super::*;
 
     fn inputs() -> Vec<String> {
-        vec![String::new(), "é日本🙂".into(), "x".repeat(1_000_000), "+1 (555) 123-4567".into(), "a@b.c".into()]
+        vec![
+            String::new(),
+            "é日本🙂".into(),
+            "x".repeat(1_000_000),
+            "+1 (555) 123-4567".into(),
+            "a@b.c".into(),
+        ]
     }
 
     #[test]
@@ -164,7 +295,12 @@ mod edge_cases {
                 ]
             };
             let first = run(&a, "salt-a");
-            assert_eq!(first, run(&a, "salt-a"), "deterministic for {:?}", v.chars().take(10).collect::<String>());
+            assert_eq!(
+                first,
+                run(&a, "salt-a"),
+                "deterministic for {:?}",
+                v.chars().take(10).collect::<String>()
+            );
             let other = run(&b, "salt-b");
             // emails and hashes always change with the salt
             assert_ne!(first[0], other[0]);
@@ -178,9 +314,13 @@ mod edge_cases {
 
     #[test]
     fn hashes_are_injective_on_many_inputs() {
-        let set: std::collections::HashSet<String> = (0..50_000).map(|i| hash::hex("s", i.to_string().as_bytes())).collect();
+        let set: std::collections::HashSet<String> = (0..50_000)
+            .map(|i| hash::hex("s", i.to_string().as_bytes()))
+            .collect();
         assert_eq!(set.len(), 50_000);
-        let ints: std::collections::HashSet<i64> = (0..50_000).map(|i| hash::bigint("s", i.to_string().as_bytes())).collect();
+        let ints: std::collections::HashSet<i64> = (0..50_000)
+            .map(|i| hash::bigint("s", i.to_string().as_bytes()))
+            .collect();
         assert_eq!(ints.len(), 50_000);
     }
 }

@@ -28,7 +28,17 @@ fn luhn_sum(ds: &[u32]) -> u32 {
     ds.iter()
         .rev()
         .enumerate()
-        .map(|(i, &d)| if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d })
+        .map(|(i, &d)| {
+            if i % 2 == 1 {
+                if d * 2 > 9 {
+                    d * 2 - 9
+                } else {
+                    d * 2
+                }
+            } else {
+                d
+            }
+        })
         .sum()
 }
 
@@ -62,7 +72,12 @@ pub fn credit_card(prf: &Prf, value: &str) -> String {
         })
         .collect();
     // the digit right before the kept four: choose it to satisfy Luhn
-    let digit_positions: Vec<usize> = out.iter().enumerate().filter(|(_, c)| c.is_ascii_digit()).map(|(i, _)| i).collect();
+    let digit_positions: Vec<usize> = out
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.is_ascii_digit())
+        .map(|(i, _)| i)
+        .collect();
     let fix = digit_positions[total - 5];
     for d in 0..10u8 {
         out[fix] = (b'0' + d) as char;
@@ -81,7 +96,12 @@ mod tests {
     #[test]
     fn cards_keep_last_four_and_luhn() {
         let p = Prf::new("s");
-        for card in ["4111 1111 1111 1111", "5500-0000-0000-0004", "340000000000009", "6011000990139424"] {
+        for card in [
+            "4111 1111 1111 1111",
+            "5500-0000-0000-0004",
+            "340000000000009",
+            "6011000990139424",
+        ] {
             let m = credit_card(&p, card);
             assert!(luhn_valid(&m), "{m}");
             assert_eq!(&m[m.len() - 4..], &card[card.len() - 4..]);

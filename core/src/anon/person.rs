@@ -4,18 +4,20 @@
 use super::Prf;
 
 pub static FIRST_NAMES: &[&str] = &[
-    "Ada", "Alan", "Alice", "Amara", "Ana", "Anders", "Aisha", "Akira", "Ben", "Bianca", "Carlos", "Chen", "Chloe",
-    "Daniel", "Dara", "David", "Elena", "Emil", "Emma", "Fatima", "Felix", "Grace", "Hana", "Hugo", "Ines", "Ivan",
-    "Jack", "Jana", "Jonas", "Julia", "Kai", "Karin", "Leila", "Leo", "Lina", "Lucas", "Maya", "Mateo", "Mei",
-    "Mia", "Nadia", "Noah", "Nora", "Omar", "Olga", "Paul", "Priya", "Rafael", "Rosa", "Sam", "Sara", "Sofia",
-    "Tariq", "Theo", "Uma", "Victor", "Vera", "Wei", "Yara", "Yusuf", "Zoe", "Zane",
+    "Ada", "Alan", "Alice", "Amara", "Ana", "Anders", "Aisha", "Akira", "Ben", "Bianca", "Carlos",
+    "Chen", "Chloe", "Daniel", "Dara", "David", "Elena", "Emil", "Emma", "Fatima", "Felix",
+    "Grace", "Hana", "Hugo", "Ines", "Ivan", "Jack", "Jana", "Jonas", "Julia", "Kai", "Karin",
+    "Leila", "Leo", "Lina", "Lucas", "Maya", "Mateo", "Mei", "Mia", "Nadia", "Noah", "Nora",
+    "Omar", "Olga", "Paul", "Priya", "Rafael", "Rosa", "Sam", "Sara", "Sofia", "Tariq", "Theo",
+    "Uma", "Victor", "Vera", "Wei", "Yara", "Yusuf", "Zoe", "Zane",
 ];
 
 pub static LAST_NAMES: &[&str] = &[
-    "Abbott", "Adeyemi", "Alvarez", "Andersen", "Banerjee", "Becker", "Costa", "Dubois", "Eriksson", "Fischer",
-    "Garcia", "Haddad", "Hansen", "Ito", "Jansen", "Kim", "Kowalski", "Larsen", "Lopez", "Martin", "Moreau",
-    "Nakamura", "Nguyen", "Novak", "Okafor", "Olsen", "Petrov", "Quinn", "Rossi", "Santos", "Schmidt", "Silva",
-    "Singh", "Tanaka", "Torres", "Urban", "Varga", "Wagner", "Wang", "Weber", "Xu", "Yilmaz", "Zhang", "Zimmer",
+    "Abbott", "Adeyemi", "Alvarez", "Andersen", "Banerjee", "Becker", "Costa", "Dubois",
+    "Eriksson", "Fischer", "Garcia", "Haddad", "Hansen", "Ito", "Jansen", "Kim", "Kowalski",
+    "Larsen", "Lopez", "Martin", "Moreau", "Nakamura", "Nguyen", "Novak", "Okafor", "Olsen",
+    "Petrov", "Quinn", "Rossi", "Santos", "Schmidt", "Silva", "Singh", "Tanaka", "Torres", "Urban",
+    "Varga", "Wagner", "Wang", "Weber", "Xu", "Yilmaz", "Zhang", "Zimmer",
 ];
 
 pub fn first_name(prf: &Prf, value: &str) -> &'static str {
@@ -66,7 +68,8 @@ mod tests {
         let p = Prf::new("s");
         assert!(FIRST_NAMES.contains(&first_name(&p, "Ada")));
         assert_eq!(full_name(&p, "Ada Lovelace"), full_name(&p, "Ada Lovelace"));
-        let differs = (0..50).any(|i| full_name(&p, &i.to_string()) != full_name(&Prf::new("t"), &i.to_string()));
+        let differs = (0..50)
+            .any(|i| full_name(&p, &i.to_string()) != full_name(&Prf::new("t"), &i.to_string()));
         assert!(differs);
         assert!(!full_name(&p, &"x".repeat(1_000_000)).is_empty());
     }

@@ -14,7 +14,11 @@ pub struct Column<'a> {
 }
 
 fn text_type(t: &str) -> bool {
-    t == "text" || t.starts_with("character varying") || t.starts_with("character") || t == "citext" || t == "name"
+    t == "text"
+        || t.starts_with("character varying")
+        || t.starts_with("character")
+        || t == "citext"
+        || t == "name"
 }
 fn integer_type(t: &str) -> bool {
     matches!(t, "bigint" | "integer" | "smallint")
@@ -35,10 +39,18 @@ use crate::sql::quote_literal as lit;
 
 /// Check a rule; on success, the SQL expression that masks the column.
 /// `salt` is the SQL text of the salt parameter (e.g. `$1`).
-pub fn expression(strategy_name: &str, options: &Value, col: &Column, salt: &str) -> Result<String, RuleError> {
-    let info = strategy(strategy_name).ok_or_else(|| RuleError::UnknownStrategy(strategy_name.to_owned()))?;
+pub fn expression(
+    strategy_name: &str,
+    options: &Value,
+    col: &Column,
+    salt: &str,
+) -> Result<String, RuleError> {
+    let info = strategy(strategy_name)
+        .ok_or_else(|| RuleError::UnknownStrategy(strategy_name.to_owned()))?;
     if !options.is_object() {
-        return Err(RuleError::Options(format!("options must be a JSON object, not {options}")));
+        return Err(RuleError::Options(format!(
+            "options must be a JSON object, not {options}"
+        )));
     }
     check_type(info, options, col)?;
     let c = col.quoted;
@@ -46,46 +58,80 @@ pub fn expression(strategy_name: &str, options: &Value, col: &Column, salt: &str
     let int = |k: &str, d: i64| -> Result<i64, RuleError> {
         match options.get(k) {
             None => Ok(d),
-            Some(v) => v.as_i64().ok_or_else(|| RuleError::Options(format!("option {k:?} must be an integer, not {v}"))),
+            Some(v) => v.as_i64().ok_or_else(|| {
+                RuleError::Options(format!("option {k:?} must be an integer, not {v}"))
+            }),
         }
     };
     let num = |k: &str| -> Result<Option<f64>, RuleError> {
         match options.get(k) {
             None => Ok(None),
-            Some(v) => v.as_f64().map(Some).ok_or_else(|| RuleError::Options(format!("option {k:?} must be a number, not {v}"))),
+            Some(v) => v.as_f64().map(Some).ok_or_else(|| {
+                RuleError::Options(format!("option {k:?} must be a number, not {v}"))
+            }),
         }
     };
-    let cast_back = |e: String| if text_type(t) && t != "text" { format!("({e})::{t}") } else { e };
+    let cast_back = |e: String| {
+        if text_type(t) && t != "text" {
+            format!("({e})::{t}")
+        } else {
+            e
+        }
+    };
     Ok(match strategy_name {
         "email" => {
-            let keep = options.get("keep_domain").and_then(Value::as_bool).unwrap_or(false);
+            let keep = options
+                .get("keep_domain")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
             cast_back(format!("confiture.mask_email({c}::text, {salt}, {keep})"))
         }
         "hash" => match opt_str(options, "format").unwrap_or("hex") {
             "hex" => cast_back(format!("confiture.mask_hash({c}::text, {salt}, 'hex')")),
             "uuid" => format!("(confiture.mask_hash({c}::text, {salt}, 'uuid'))::{t}"),
             "bigint" => format!("(confiture.mask_hash_bigint({c}::text, {salt}))::{t}"),
-            other => return Err(RuleError::Options(format!("format must be hex, uuid or bigint, not {other:?}"))),
+            other => {
+                return Err(RuleError::Options(format!(
+                    "format must be hex, uuid or bigint, not {other:?}"
+                )))
+            }
         },
         "pattern" => {
-            let p = opt_str(options, "pattern").ok_or_else(|| RuleError::Options("pattern needs option \"pattern\"".into()))?;
+            let p = opt_str(options, "pattern")
+                .ok_or_else(|| RuleError::Options("pattern needs option \"pattern\"".into()))?;
             cast_back(format!("confiture.mask_pattern({c}::text, {})", lit(p)))
         }
         "partial" => {
             let mask = opt_str(options, "mask").unwrap_or("*");
-            cast_back(format!("confiture.mask_partial({c}::text, {}, {}, {})", int("keep_first", 1)?, int("keep_last", 1)?, lit(mask)))
+            cast_back(format!(
+                "confiture.mask_partial({c}::text, {}, {}, {})",
+                int("keep_first", 1)?,
+                int("keep_last", 1)?,
+                lit(mask)
+            ))
         }
-        "redact" => cast_back(format!("confiture.mask_redact({c}::text, {})", lit(opt_str(options, "replacement").unwrap_or("[REDACTED]")))),
+        "redact" => cast_back(format!(
+            "confiture.mask_redact({c}::text, {})",
+            lit(opt_str(options, "replacement").unwrap_or("[REDACTED]"))
+        )),
         "null" => "NULL".into(),
-        "phone" => cast_back(format!("confiture.mask_phone({c}::text, {salt}, {})", int("keep_digits", 5)?)),
+        "phone" => cast_back(format!(
+            "confiture.mask_phone({c}::text, {salt}, {})",
+            int("keep_digits", 5)?
+        )),
         "first_name" => cast_back(format!("confiture.mask_first_name({c}::text, {salt})")),
         "last_name" => cast_back(format!("confiture.mask_last_name({c}::text, {salt})")),
         "name" => cast_back(format!("confiture.mask_name({c}::text, {salt})")),
-        "date_shift" => format!("({c} + confiture.mask_date_shift_days({c}::text, {salt}, {}) * interval '1 day')::{t}", int("days", 30)?),
+        "date_shift" => format!(
+            "({c} + confiture.mask_date_shift_days({c}::text, {salt}, {}) * interval '1 day')::{t}",
+            int("days", 30)?
+        ),
         "date_trunc" => {
             let unit = opt_str(options, "unit").unwrap_or("month");
             if !matches!(unit, "month" | "year") {
-                return Err(RuleError::Options(format!("unit must be month or year, not {unit:?}")));
+                return Err(RuleError::Options(format!(
+                    "unit must be month or year, not {unit:?}"
+                )));
             }
             format!("date_trunc('{unit}', {c})::{t}")
         }
@@ -100,22 +146,37 @@ pub fn expression(strategy_name: &str, options: &Value, col: &Column, salt: &str
         "number_range" => {
             let (min, max) = (num("min")?, num("max")?);
             let (Some(min), Some(max)) = (min, max) else {
-                return Err(RuleError::Options("number_range needs options \"min\" and \"max\"".into()));
+                return Err(RuleError::Options(
+                    "number_range needs options \"min\" and \"max\"".into(),
+                ));
             };
             if min > max {
-                return Err(RuleError::Options(format!("min ({min}) is larger than max ({max})")));
+                return Err(RuleError::Options(format!(
+                    "min ({min}) is larger than max ({max})"
+                )));
             }
             let e = format!("confiture.mask_number_range({c}::float8, {salt}, {min}, {max})");
-            if integer_type(t) { format!("round({e})::{t}") } else { format!("({e})::{t}") }
+            if integer_type(t) {
+                format!("round({e})::{t}")
+            } else {
+                format!("({e})::{t}")
+            }
         }
         "noise" => {
             let p = num("percent")?.unwrap_or(10.0);
             let e = format!("confiture.mask_noise({c}::float8, {salt}, {p})");
-            if integer_type(t) { format!("round({e})::{t}") } else { format!("({e})::{t}") }
+            if integer_type(t) {
+                format!("round({e})::{t}")
+            } else {
+                format!("({e})::{t}")
+            }
         }
         "regex_redact" => {
-            let p = opt_str(options, "pattern").ok_or_else(|| RuleError::Options("regex_redact needs option \"pattern\"".into()))?;
-            regex::Regex::new(p).map_err(|e| RuleError::Options(format!("invalid regular expression: {e}")))?;
+            let p = opt_str(options, "pattern").ok_or_else(|| {
+                RuleError::Options("regex_redact needs option \"pattern\"".into())
+            })?;
+            regex::Regex::new(p)
+                .map_err(|e| RuleError::Options(format!("invalid regular expression: {e}")))?;
             cast_back(format!(
                 "confiture.mask_regex({c}::text, {}, {})",
                 lit(p),
@@ -124,9 +185,15 @@ pub fn expression(strategy_name: &str, options: &Value, col: &Column, salt: &str
         }
         "preserve" => c.to_owned(),
         "custom" => {
-            let f = opt_str(options, "function").ok_or_else(|| RuleError::Options("custom needs option \"function\"".into()))?;
-            if !f.chars().all(|ch| ch.is_alphanumeric() || ch == '_' || ch == '.' || ch == '"') {
-                return Err(RuleError::Options(format!("function must be a (schema-qualified) function name, not {f:?}")));
+            let f = opt_str(options, "function")
+                .ok_or_else(|| RuleError::Options("custom needs option \"function\"".into()))?;
+            if !f
+                .chars()
+                .all(|ch| ch.is_alphanumeric() || ch == '_' || ch == '.' || ch == '"')
+            {
+                return Err(RuleError::Options(format!(
+                    "function must be a (schema-qualified) function name, not {f:?}"
+                )));
             }
             format!("({f}({c}))::{t}")
         }
@@ -157,7 +224,10 @@ fn check_type(info: &StrategyInfo, options: &Value, col: &Column) -> Result<(), 
     if ok {
         Ok(())
     } else {
-        Err(RuleError::Type { strategy: info.name.to_owned(), column_type: t.to_owned() })
+        Err(RuleError::Type {
+            strategy: info.name.to_owned(),
+            column_type: t.to_owned(),
+        })
     }
 }
 
@@ -165,7 +235,10 @@ fn check_type(info: &StrategyInfo, options: &Value, col: &Column) -> Result<(), 
 pub enum RuleError {
     UnknownStrategy(String),
     Options(String),
-    Type { strategy: String, column_type: String },
+    Type {
+        strategy: String,
+        column_type: String,
+    },
 }
 
 #[cfg(test)]
@@ -174,32 +247,95 @@ mod tests {
     use serde_json::json;
 
     fn col<'a>(t: &'a str) -> Column<'a> {
-        Column { quoted: "c", type_name: t }
+        Column {
+            quoted: "c",
+            type_name: t,
+        }
     }
 
     #[test]
     fn expressions() {
-        assert_eq!(expression("email", &json!({}), &col("text"), "$1").unwrap(), "confiture.mask_email(c::text, $1, false)");
         assert_eq!(
-            expression("email", &json!({"keep_domain": true}), &col("character varying(200)"), "$1").unwrap(),
+            expression("email", &json!({}), &col("text"), "$1").unwrap(),
+            "confiture.mask_email(c::text, $1, false)"
+        );
+        assert_eq!(
+            expression(
+                "email",
+                &json!({"keep_domain": true}),
+                &col("character varying(200)"),
+                "$1"
+            )
+            .unwrap(),
             "(confiture.mask_email(c::text, $1, true))::character varying(200)"
         );
-        assert!(expression("hash", &json!({"format": "bigint"}), &col("bigint"), "$1").unwrap().contains("mask_hash_bigint"));
-        assert_eq!(expression("null", &json!({}), &col("text"), "$1").unwrap(), "NULL");
-        assert_eq!(expression("preserve", &json!({}), &col("int"), "$1").unwrap(), "c");
-        assert!(expression("pattern", &json!({"pattern": "it's"}), &col("text"), "$1").unwrap().contains("'it''s'"));
+        assert!(
+            expression("hash", &json!({"format": "bigint"}), &col("bigint"), "$1")
+                .unwrap()
+                .contains("mask_hash_bigint")
+        );
+        assert_eq!(
+            expression("null", &json!({}), &col("text"), "$1").unwrap(),
+            "NULL"
+        );
+        assert_eq!(
+            expression("preserve", &json!({}), &col("int"), "$1").unwrap(),
+            "c"
+        );
+        assert!(
+            expression("pattern", &json!({"pattern": "it's"}), &col("text"), "$1")
+                .unwrap()
+                .contains("'it''s'")
+        );
     }
 
     #[test]
     fn refusals() {
-        assert_eq!(expression("emial", &json!({}), &col("text"), "$1"), Err(RuleError::UnknownStrategy("emial".into())));
-        assert!(matches!(expression("email", &json!({}), &col("integer"), "$1"), Err(RuleError::Type { .. })));
-        assert!(matches!(expression("date_shift", &json!({}), &col("text"), "$1"), Err(RuleError::Type { .. })));
-        assert!(matches!(expression("number_range", &json!({"min": 1}), &col("integer"), "$1"), Err(RuleError::Options(_))));
-        assert!(matches!(expression("number_range", &json!({"min": 5, "max": 1}), &col("integer"), "$1"), Err(RuleError::Options(_))));
-        assert!(matches!(expression("regex_redact", &json!({"pattern": "("}), &col("text"), "$1"), Err(RuleError::Options(_))));
-        assert!(matches!(expression("custom", &json!({"function": "f(); DROP TABLE x"}), &col("text"), "$1"), Err(RuleError::Options(_))));
-        assert!(matches!(expression("email", &json!([1]), &col("text"), "$1"), Err(RuleError::Options(_))));
-        assert!(matches!(expression("hash", &json!({}), &col("character varying(10)"), "$1"), Err(RuleError::Type { .. })));
+        assert_eq!(
+            expression("emial", &json!({}), &col("text"), "$1"),
+            Err(RuleError::UnknownStrategy("emial".into()))
+        );
+        assert!(matches!(
+            expression("email", &json!({}), &col("integer"), "$1"),
+            Err(RuleError::Type { .. })
+        ));
+        assert!(matches!(
+            expression("date_shift", &json!({}), &col("text"), "$1"),
+            Err(RuleError::Type { .. })
+        ));
+        assert!(matches!(
+            expression("number_range", &json!({"min": 1}), &col("integer"), "$1"),
+            Err(RuleError::Options(_))
+        ));
+        assert!(matches!(
+            expression(
+                "number_range",
+                &json!({"min": 5, "max": 1}),
+                &col("integer"),
+                "$1"
+            ),
+            Err(RuleError::Options(_))
+        ));
+        assert!(matches!(
+            expression("regex_redact", &json!({"pattern": "("}), &col("text"), "$1"),
+            Err(RuleError::Options(_))
+        ));
+        assert!(matches!(
+            expression(
+                "custom",
+                &json!({"function": "f(); DROP TABLE x"}),
+                &col("text"),
+                "$1"
+            ),
+            Err(RuleError::Options(_))
+        ));
+        assert!(matches!(
+            expression("email", &json!([1]), &col("text"), "$1"),
+            Err(RuleError::Options(_))
+        ));
+        assert!(matches!(
+            expression("hash", &json!({}), &col("character varying(10)"), "$1"),
+            Err(RuleError::Type { .. })
+        ));
     }
 }

@@ -46,7 +46,8 @@ pub fn partial(value: &str, first: usize, last: usize, mask: char) -> String {
 }
 
 pub fn regex_redact(re: &regex::Regex, value: &str, replacement: &str) -> String {
-    re.replace_all(value, regex::NoExpand(replacement)).into_owned()
+    re.replace_all(value, regex::NoExpand(replacement))
+        .into_owned()
 }
 
 #[cfg(test)]
@@ -64,7 +65,9 @@ mod tests {
         assert!(email(&p, "no-at-sign", true).ends_with("@example.com"));
         assert!(email(&p, "", false).ends_with("@example.com"));
         // distinct inputs stay distinct (injective in practice)
-        let set: std::collections::HashSet<String> = (0..20_000).map(|i| email(&p, &format!("u{i}@x.io"), false)).collect();
+        let set: std::collections::HashSet<String> = (0..20_000)
+            .map(|i| email(&p, &format!("u{i}@x.io"), false))
+            .collect();
         assert_eq!(set.len(), 20_000);
     }
 
@@ -82,7 +85,10 @@ mod tests {
     #[test]
     fn regex_redaction() {
         let re = regex::Regex::new(r"\d{3}-\d{2}-\d{4}").unwrap();
-        assert_eq!(regex_redact(&re, "ssn 123-45-6789 and 987-65-4321", "[SSN]"), "ssn [SSN] and [SSN]");
+        assert_eq!(
+            regex_redact(&re, "ssn 123-45-6789 and 987-65-4321", "[SSN]"),
+            "ssn [SSN] and [SSN]"
+        );
         assert_eq!(regex_redact(&re, "nothing", "$1"), "nothing");
     }
 }

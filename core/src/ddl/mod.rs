@@ -25,7 +25,10 @@ pub struct QualifiedName {
 
 impl QualifiedName {
     pub fn new(schema: Option<&str>, name: &str) -> Self {
-        QualifiedName { schema: schema.map(str::to_owned), name: name.to_owned() }
+        QualifiedName {
+            schema: schema.map(str::to_owned),
+            name: name.to_owned(),
+        }
     }
     pub fn unqualified(name: &str) -> Self {
         Self::new(None, name)
@@ -77,32 +80,61 @@ pub enum StatementKind {
     /// `ALTER SYSTEM ...`
     AlterSystem,
     /// `CREATE`/`DROP`/`ALTER DATABASE`; `set_tablespace` for `ALTER DATABASE ... SET TABLESPACE`.
-    Database { action: DatabaseAction },
+    Database {
+        action: DatabaseAction,
+    },
     /// `CREATE`/`DROP TABLESPACE`
-    Tablespace { create: bool },
+    Tablespace {
+        create: bool,
+    },
     /// `BEGIN`, `COMMIT`, `SAVEPOINT`, `PREPARE TRANSACTION` ...
     Transaction(TransactionKind),
     /// `CREATE`/`ALTER`/`DROP SUBSCRIPTION`; whether it touches a replication slot.
-    Subscription { action: SubscriptionAction },
+    Subscription {
+        action: SubscriptionAction,
+    },
     /// `COPY`; `client_side` when it reads from STDIN or writes to STDOUT.
-    Copy { client_side: bool },
+    Copy {
+        client_side: bool,
+    },
     /// `DISCARD ALL` and friends.
-    Discard { all: bool },
+    Discard {
+        all: bool,
+    },
     CreateTable(CreateTable),
     AlterTable(AlterTable),
     Rename(Rename),
     /// `INSERT`, `UPDATE`, `DELETE`, `MERGE` on a table.
     Dml(Dml),
-    Truncate { tables: Vec<QualifiedName> },
+    Truncate {
+        tables: Vec<QualifiedName>,
+    },
     CreateFunction(CreateFunction),
     /// `SET [LOCAL] name = value` (`lock_timeout`, `statement_timeout` ...).
-    Set { name: String, value: Option<String>, local: bool },
+    Set {
+        name: String,
+        value: Option<String>,
+        local: bool,
+    },
     /// `CREATE [OR REPLACE] VIEW` / `CREATE MATERIALIZED VIEW`.
-    CreateView { name: QualifiedName, materialized: bool, or_replace: bool },
-    RefreshMaterializedView { name: QualifiedName, concurrently: bool },
-    CreateTrigger { table: QualifiedName, name: String },
+    CreateView {
+        name: QualifiedName,
+        materialized: bool,
+        or_replace: bool,
+    },
+    RefreshMaterializedView {
+        name: QualifiedName,
+        concurrently: bool,
+    },
+    CreateTrigger {
+        table: QualifiedName,
+        name: String,
+    },
     /// `CREATE SCHEMA`, `CREATE TYPE`, `CREATE EXTENSION` ...: something new and empty.
-    CreateOther { object: ObjectKind, name: Option<QualifiedName> },
+    CreateOther {
+        object: ObjectKind,
+        name: Option<QualifiedName>,
+    },
     /// Anything no rule looks at.
     Other,
 }

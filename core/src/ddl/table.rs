@@ -21,7 +21,14 @@ impl TypeName {
     }
     /// `serial`, `bigserial`, `smallserial`: a sequence default in disguise.
     pub fn is_serial(&self) -> bool {
-        self.is(&["serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"])
+        self.is(&[
+            "serial",
+            "serial4",
+            "bigserial",
+            "serial8",
+            "smallserial",
+            "serial2",
+        ])
     }
 }
 
@@ -110,28 +117,64 @@ pub struct CreateTable {
 impl CreateTable {
     pub fn has_primary_key(&self) -> bool {
         self.columns.iter().any(|c| c.primary_key)
-            || self.constraints.iter().any(|c| c.kind == ConstraintKind::PrimaryKey)
+            || self
+                .constraints
+                .iter()
+                .any(|c| c.kind == ConstraintKind::PrimaryKey)
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AlterTableCmd {
-    AddColumn { column: ColumnDef, if_not_exists: bool },
-    DropColumn { name: String, if_exists: bool, cascade: bool },
-    AlterColumnType { column: String, type_name: TypeName, using: bool },
-    SetNotNull { column: String },
-    DropNotNull { column: String },
-    SetDefault { column: String, default: DefaultExpr },
-    DropDefault { column: String },
+    AddColumn {
+        column: ColumnDef,
+        if_not_exists: bool,
+    },
+    DropColumn {
+        name: String,
+        if_exists: bool,
+        cascade: bool,
+    },
+    AlterColumnType {
+        column: String,
+        type_name: TypeName,
+        using: bool,
+    },
+    SetNotNull {
+        column: String,
+    },
+    DropNotNull {
+        column: String,
+    },
+    SetDefault {
+        column: String,
+        default: DefaultExpr,
+    },
+    DropDefault {
+        column: String,
+    },
     AddConstraint(Constraint),
-    ValidateConstraint { name: String },
-    DropConstraint { name: String, if_exists: bool, cascade: bool },
+    ValidateConstraint {
+        name: String,
+    },
+    DropConstraint {
+        name: String,
+        if_exists: bool,
+        cascade: bool,
+    },
     SetLogged,
     SetUnlogged,
-    AttachPartition { partition: QualifiedName },
-    DetachPartition { partition: QualifiedName, concurrently: bool },
+    AttachPartition {
+        partition: QualifiedName,
+    },
+    DetachPartition {
+        partition: QualifiedName,
+        concurrently: bool,
+    },
     SetTablespace,
-    SetStatistics { column: String },
+    SetStatistics {
+        column: String,
+    },
     /// Anything else, by the server's subcommand name.
     Other(String),
 }

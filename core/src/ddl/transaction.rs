@@ -20,11 +20,19 @@ pub struct Restriction {
 }
 
 fn restriction(reason: impl Into<String>, hint: impl Into<String>) -> Option<Restriction> {
-    Some(Restriction { reason: reason.into(), hint: hint.into(), client_runs: true })
+    Some(Restriction {
+        reason: reason.into(),
+        hint: hint.into(),
+        client_runs: true,
+    })
 }
 
 fn refused(reason: impl Into<String>, hint: impl Into<String>) -> Option<Restriction> {
-    Some(Restriction { reason: reason.into(), hint: hint.into(), client_runs: false })
+    Some(Restriction {
+        reason: reason.into(),
+        hint: hint.into(),
+        client_runs: false,
+    })
 }
 
 /// The marker that makes a whole migration run through the client, one
@@ -33,7 +41,10 @@ fn refused(reason: impl Into<String>, hint: impl Into<String>) -> Option<Restric
 pub const NO_TRANSACTION_MARKER: &str = "-- confiture:no-transaction";
 
 pub fn has_no_transaction_marker(sql: &str) -> bool {
-    sql.trim_start().lines().next().is_some_and(|l| l.trim_end() == NO_TRANSACTION_MARKER)
+    sql.trim_start()
+        .lines()
+        .next()
+        .is_some_and(|l| l.trim_end() == NO_TRANSACTION_MARKER)
 }
 
 const OUTSIDE: &str = "Apply the migration with the confiture client (confiture migrate up), which runs such \
@@ -97,21 +108,34 @@ mod tests {
     use crate::source::Span;
 
     fn stmt(tag: &str, kind: StatementKind) -> Statement {
-        Statement { span: Span::default(), tag: tag.into(), kind }
+        Statement {
+            span: Span::default(),
+            tag: tag.into(),
+            kind,
+        }
     }
 
     #[test]
     fn concurrent_index_is_refused() {
-        let ci = CreateIndex { concurrently: true, ..Default::default() };
+        let ci = CreateIndex {
+            concurrently: true,
+            ..Default::default()
+        };
         let r = restriction_of(&stmt("CREATE INDEX", StatementKind::CreateIndex(ci))).unwrap();
         assert!(r.reason.contains("CONCURRENTLY"));
         let plain = CreateIndex::default();
-        assert_eq!(restriction_of(&stmt("CREATE INDEX", StatementKind::CreateIndex(plain))), None);
+        assert_eq!(
+            restriction_of(&stmt("CREATE INDEX", StatementKind::CreateIndex(plain))),
+            None
+        );
     }
 
     #[test]
     fn analyze_is_allowed_vacuum_is_not() {
-        let v = Vacuum { analyze_only: true, ..Default::default() };
+        let v = Vacuum {
+            analyze_only: true,
+            ..Default::default()
+        };
         assert!(restriction_of(&stmt("ANALYZE", StatementKind::Vacuum(v))).is_none());
         let v = Vacuum::default();
         assert!(restriction_of(&stmt("VACUUM", StatementKind::Vacuum(v))).is_some());
@@ -121,24 +145,45 @@ mod tests {
     fn cluster_needs_a_table() {
         let all = Cluster { table: None };
         assert!(restriction_of(&stmt("CLUSTER", StatementKind::Cluster(all))).is_some());
-        let one = Cluster { table: Some(QualifiedName::unqualified("t")) };
+        let one = Cluster {
+            table: Some(QualifiedName::unqualified("t")),
+        };
         assert!(restriction_of(&stmt("CLUSTER", StatementKind::Cluster(one))).is_none());
     }
 
     #[test]
     fn transaction_control_and_system_statements() {
         for (tag, kind) in [
-            ("COMMIT", StatementKind::Transaction(TransactionKind::Commit)),
+            (
+                "COMMIT",
+                StatementKind::Transaction(TransactionKind::Commit),
+            ),
             ("ALTER SYSTEM", StatementKind::AlterSystem),
-            ("CREATE DATABASE", StatementKind::Database { action: DatabaseAction::Create }),
-            ("DROP TABLESPACE", StatementKind::Tablespace { create: false }),
+            (
+                "CREATE DATABASE",
+                StatementKind::Database {
+                    action: DatabaseAction::Create,
+                },
+            ),
+            (
+                "DROP TABLESPACE",
+                StatementKind::Tablespace { create: false },
+            ),
             ("COPY", StatementKind::Copy { client_side: true }),
             ("DISCARD ALL", StatementKind::Discard { all: true }),
         ] {
             assert!(restriction_of(&stmt(tag, kind)).is_some(), "{tag}");
         }
-        assert!(restriction_of(&stmt("ALTER DATABASE", StatementKind::Database { action: DatabaseAction::Alter })).is_none());
-        assert!(restriction_of(&stmt("COPY", StatementKind::Copy { client_side: false })).is_none());
+        assert!(restriction_of(&stmt(
+            "ALTER DATABASE",
+            StatementKind::Database {
+                action: DatabaseAction::Alter
+            }
+        ))
+        .is_none());
+        assert!(
+            restriction_of(&stmt("COPY", StatementKind::Copy { client_side: false })).is_none()
+        );
         assert!(restriction_of(&stmt("CREATE TABLE", StatementKind::Other)).is_none());
     }
 }

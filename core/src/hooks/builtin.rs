@@ -93,10 +93,15 @@ impl Kind {
     fn accepts(self, v: &Value) -> bool {
         match self {
             Kind::Text => v.as_str().is_some_and(|s| !s.trim().is_empty()),
-            Kind::Names => v.as_array().is_some_and(|a| !a.is_empty() && a.iter().all(|x| x.is_string())),
+            Kind::Names => v
+                .as_array()
+                .is_some_and(|a| !a.is_empty() && a.iter().all(|x| x.is_string())),
             Kind::Pairs => v.as_array().is_some_and(|a| {
                 !a.is_empty()
-                    && a.iter().all(|p| p.as_array().is_some_and(|p| p.len() == 2 && p.iter().all(Value::is_string)))
+                    && a.iter().all(|p| {
+                        p.as_array()
+                            .is_some_and(|p| p.len() == 2 && p.iter().all(Value::is_string))
+                    })
             }),
             Kind::Number => v.is_number(),
             Kind::Integer => v.as_i64().is_some_and(|n| n >= 0),
@@ -125,14 +130,28 @@ pub fn validate(builtin: Builtin, options: &Value) -> Result<(), String> {
     for key in map.keys() {
         if !spec.iter().any(|(k, ..)| k == key) {
             let known: Vec<&str> = spec.iter().map(|(k, ..)| *k).collect();
-            return Err(format!("unknown option {key:?} for {}; it accepts {}", builtin.as_str(), known.join(", ")));
+            return Err(format!(
+                "unknown option {key:?} for {}; it accepts {}",
+                builtin.as_str(),
+                known.join(", ")
+            ));
         }
     }
     for (key, kind, required, _) in spec {
         match map.get(*key) {
-            None if *required => return Err(format!("{} needs option {key:?} ({})", builtin.as_str(), kind.describe())),
+            None if *required => {
+                return Err(format!(
+                    "{} needs option {key:?} ({})",
+                    builtin.as_str(),
+                    kind.describe()
+                ))
+            }
             Some(v) if !kind.accepts(v) => {
-                return Err(format!("option {key:?} of {} must be {}, not {v}", builtin.as_str(), kind.describe()))
+                return Err(format!(
+                    "option {key:?} of {} must be {}, not {v}",
+                    builtin.as_str(),
+                    kind.describe()
+                ))
             }
             _ => {}
         }
@@ -141,7 +160,9 @@ pub fn validate(builtin: Builtin, options: &Value) -> Result<(), String> {
         Builtin::Backfill => {
             let ranged = map.contains_key("table") || map.contains_key("key");
             if ranged && !(map.contains_key("table") && map.contains_key("key")) {
-                return Err("backfill needs both \"table\" and \"key\" for range mode, or neither".into());
+                return Err(
+                    "backfill needs both \"table\" and \"key\" for range mode, or neither".into(),
+                );
             }
             if map.get("batch_size").and_then(Value::as_i64) == Some(0) {
                 return Err("option \"batch_size\" of backfill must be at least 1".into());
@@ -163,12 +184,20 @@ pub type Counts = BTreeMap<String, i64>;
 
 pub fn counts_from_json(v: &Value) -> Counts {
     v.as_object()
-        .map(|m| m.iter().filter_map(|(k, n)| Some((k.clone(), n.as_i64()?))).collect())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, n)| Some((k.clone(), n.as_i64()?)))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 pub fn counts_to_json(c: &Counts) -> Value {
-    Value::Object(c.iter().map(|(k, v)| (k.clone(), Value::from(*v))).collect::<Map<_, _>>())
+    Value::Object(
+        c.iter()
+            .map(|(k, v)| (k.clone(), Value::from(*v)))
+            .collect::<Map<_, _>>(),
+    )
 }
 
 /// What `verify_row_counts` expects of each table's count.
@@ -179,7 +208,12 @@ pub enum Expectation {
 }
 
 /// The tables whose count is not what was expected, as messages.
-pub fn count_mismatches(before: &Counts, after: &Counts, expect: &Expectation, tolerance: f64) -> Vec<String> {
+pub fn count_mismatches(
+    before: &Counts,
+    after: &Counts,
+    expect: &Expectation,
+    tolerance: f64,
+) -> Vec<String> {
     let mut out = Vec::new();
     for (table, &b) in before {
         let Some(&a) = after.get(table) else {
@@ -217,13 +251,25 @@ mod tests {
     #[test]
     fn options_are_checked_by_key_and_type() {
         assert!(validate(Builtin::CaptureRowCounts, &json!({"tables": ["a", "b"]})).is_ok());
-        assert!(validate(Builtin::CaptureRowCounts, &json!({})).unwrap_err().contains("needs option \"tables\""));
-        assert!(validate(Builtin::CaptureRowCounts, &json!({"tables": "a"})).unwrap_err().contains("array"));
-        assert!(validate(Builtin::Analyze, &json!({"tabels": ["a"]})).unwrap_err().contains("unknown option"));
-        assert!(validate(Builtin::Analyze, &json!([1])).unwrap_err().contains("JSON object"));
+        assert!(validate(Builtin::CaptureRowCounts, &json!({}))
+            .unwrap_err()
+            .contains("needs option \"tables\""));
+        assert!(validate(Builtin::CaptureRowCounts, &json!({"tables": "a"}))
+            .unwrap_err()
+            .contains("array"));
+        assert!(validate(Builtin::Analyze, &json!({"tabels": ["a"]}))
+            .unwrap_err()
+            .contains("unknown option"));
+        assert!(validate(Builtin::Analyze, &json!([1]))
+            .unwrap_err()
+            .contains("JSON object"));
         assert!(validate(Builtin::Backfill, &json!({"sql": "x", "table": "t"})).is_err());
         assert!(validate(Builtin::Backfill, &json!({"sql": "x", "batch_size": 0})).is_err());
-        assert!(validate(Builtin::Backfill, &json!({"sql": "x", "table": "t", "key": "id"})).is_ok());
+        assert!(validate(
+            Builtin::Backfill,
+            &json!({"sql": "x", "table": "t", "key": "id"})
+        )
+        .is_ok());
         assert!(validate(Builtin::Reindex, &json!({})).is_err());
         assert!(validate(Builtin::VerifyRowCounts, &json!({"ratio": 1, "delta": 2})).is_err());
         assert!(validate(Builtin::VerifyRowCounts, &json!({"equal": [["r", "w"]]})).is_ok());
@@ -237,18 +283,29 @@ mod tests {
         assert!(count_mismatches(&before, &same, &Expectation::Ratio(1.0), 0.0).is_empty());
         let grown: Counts = [("a".into(), 200), ("b".into(), 20)].into();
         assert!(count_mismatches(&before, &grown, &Expectation::Ratio(2.0), 0.0).is_empty());
-        assert_eq!(count_mismatches(&before, &grown, &Expectation::Ratio(1.0), 0.0).len(), 2);
+        assert_eq!(
+            count_mismatches(&before, &grown, &Expectation::Ratio(1.0), 0.0).len(),
+            2
+        );
         let plus5: Counts = [("a".into(), 105), ("b".into(), 15)].into();
         assert!(count_mismatches(&before, &plus5, &Expectation::Delta(5), 0.0).is_empty());
-        assert!(count_mismatches(&before, &[("a".into(), 101)].into(), &Expectation::Ratio(1.0), 0.02)
-            .iter()
-            .all(|m| m.starts_with("b:")));
+        assert!(count_mismatches(
+            &before,
+            &[("a".into(), 101)].into(),
+            &Expectation::Ratio(1.0),
+            0.02
+        )
+        .iter()
+        .all(|m| m.starts_with("b:")));
     }
 
     #[test]
     fn pairs_must_match() {
         let c: Counts = [("r".into(), 5), ("w".into(), 5), ("x".into(), 4)].into();
         assert!(pair_mismatches(&[("r".into(), "w".into())], &c).is_empty());
-        assert_eq!(pair_mismatches(&[("r".into(), "x".into())], &c), vec!["r has 5 rows but x has 4"]);
+        assert_eq!(
+            pair_mismatches(&[("r".into(), "x".into())], &c),
+            vec!["r has 5 rows but x has 4"]
+        );
     }
 }

@@ -11,8 +11,18 @@ pub struct CatalogRule {
     pub alternative: &'static str,
 }
 
-const fn rule(id: &'static str, severity: Severity, message: &'static str, alternative: &'static str) -> CatalogRule {
-    CatalogRule { id, severity, message, alternative }
+const fn rule(
+    id: &'static str,
+    severity: Severity,
+    message: &'static str,
+    alternative: &'static str,
+) -> CatalogRule {
+    CatalogRule {
+        id,
+        severity,
+        message,
+        alternative,
+    }
 }
 
 pub static ALL: &[CatalogRule] = &[

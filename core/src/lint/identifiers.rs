@@ -35,9 +35,15 @@ pub fn too_long(text: &str) -> Vec<String> {
             // $tag$ ... $tag$
             let tag_end = text[i + 1..].find('$').map(|j| i + 1 + j);
             match tag_end {
-                Some(e) if text[i + 1..e].bytes().all(|x| x.is_ascii_alphanumeric() || x == b'_') => {
+                Some(e)
+                    if text[i + 1..e]
+                        .bytes()
+                        .all(|x| x.is_ascii_alphanumeric() || x == b'_') =>
+                {
                     let tag = &text[i..=e];
-                    i = text[e + 1..].find(tag).map_or(b.len(), |j| e + 1 + j + tag.len());
+                    i = text[e + 1..]
+                        .find(tag)
+                        .map_or(b.len(), |j| e + 1 + j + tag.len());
                 }
                 _ => i += 1,
             }
@@ -50,7 +56,9 @@ pub fn too_long(text: &str) -> Vec<String> {
             i = end + 1;
         } else if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 {
             let start = i;
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$' || b[i] >= 0x80) {
+            while i < b.len()
+                && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$' || b[i] >= 0x80)
+            {
                 i += 1;
             }
             if i - start > MAX_BYTES {
@@ -70,10 +78,19 @@ mod tests {
     #[test]
     fn finds_long_names_but_not_long_strings() {
         let long = "x".repeat(64);
-        assert_eq!(too_long(&format!("CREATE INDEX {long} ON t (a)")), vec![long.clone()]);
-        assert_eq!(too_long(&format!("CREATE TABLE \"{long}\" (a int)")), vec![long.clone()]);
+        assert_eq!(
+            too_long(&format!("CREATE INDEX {long} ON t (a)")),
+            vec![long.clone()]
+        );
+        assert_eq!(
+            too_long(&format!("CREATE TABLE \"{long}\" (a int)")),
+            vec![long.clone()]
+        );
         assert!(too_long(&format!("SELECT '{long}' -- {long}\n")).is_empty());
-        assert!(too_long(&format!("CREATE FUNCTION f() RETURNS int AS $$ SELECT {long} $$ LANGUAGE sql")).is_empty());
+        assert!(too_long(&format!(
+            "CREATE FUNCTION f() RETURNS int AS $$ SELECT {long} $$ LANGUAGE sql"
+        ))
+        .is_empty());
         assert!(too_long(&"y".repeat(63)).is_empty());
         assert!(too_long("unterminated 'string").is_empty());
         assert!(too_long("\"unterminated").is_empty());

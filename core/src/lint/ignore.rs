@@ -12,7 +12,10 @@ fn rules_after(text: &str, marker: &str) -> BTreeSet<String> {
             if !rest.starts_with(|c: char| c.is_whitespace()) {
                 continue; // "confiture:ignore-file" is not "confiture:ignore"
             }
-            for r in rest.split(|c: char| c == ',' || c.is_whitespace()).filter(|r| !r.is_empty()) {
+            for r in rest
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|r| !r.is_empty())
+            {
                 if r.starts_with("--") || r.starts_with("*/") {
                     break;
                 }

@@ -4,11 +4,11 @@
 //! what earlier statements of the same script did ([`Context`]).
 
 pub mod catalog;
-pub mod ignore;
 pub mod identifiers;
+pub mod ignore;
 pub mod rules;
 
-use crate::ddl::{QualifiedName, Statement, StatementKind, AlterTableCmd, ConstraintKind};
+use crate::ddl::{AlterTableCmd, ConstraintKind, QualifiedName, Statement, StatementKind};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -57,7 +57,10 @@ pub struct Hit {
 
 impl Hit {
     pub fn on(object: impl ToString, detail: impl Into<String>) -> Hit {
-        Hit { object: object.to_string(), detail: detail.into() }
+        Hit {
+            object: object.to_string(),
+            detail: detail.into(),
+        }
     }
 }
 
@@ -131,7 +134,11 @@ impl Config {
     }
     /// The severity configured for rule `id`, else its default.
     pub fn severity_of(&self, id: &str, default: Severity) -> Severity {
-        self.severities.iter().find(|(r, _)| r == id).map(|(_, s)| *s).unwrap_or(default)
+        self.severities
+            .iter()
+            .find(|(r, _)| r == id)
+            .map(|(_, s)| *s)
+            .unwrap_or(default)
     }
     /// Is `object` exempt from `rule` (or from every rule)?
     pub fn exempt(&self, rule: &str, object: &str) -> bool {
@@ -143,7 +150,12 @@ impl Config {
 
 /// Lint every statement of a script. `statements` come from the server's
 /// parser; `src` is the script text (for positions and ignore comments).
-pub fn lint(src: &str, statements: &[Statement], config: &Config, ctx: &mut Context) -> Vec<Finding> {
+pub fn lint(
+    src: &str,
+    statements: &[Statement],
+    config: &Config,
+    ctx: &mut Context,
+) -> Vec<Finding> {
     lint_with_progress(src, statements, config, ctx, &mut || {})
 }
 
@@ -167,7 +179,10 @@ pub fn lint_with_progress(
         ctx.text = stmt.span.text(src).to_owned();
         let (line, column) = locator.line_col(stmt.span.start);
         for f in check(stmt, config, ctx) {
-            if [f.rule, "all"].iter().any(|r| file_ignores.contains(*r) || ignores.contains(*r)) {
+            if [f.rule, "all"]
+                .iter()
+                .any(|r| file_ignores.contains(*r) || ignores.contains(*r))
+            {
                 continue;
             }
             out.push(Finding { line, column, ..f });
@@ -193,7 +208,11 @@ pub fn check(stmt: &Statement, config: &Config, ctx: &Context) -> Vec<Finding> {
             out.push(Finding {
                 rule: rule.id,
                 severity: config.severity(rule),
-                message: if h.detail.is_empty() { rule.message.to_owned() } else { h.detail },
+                message: if h.detail.is_empty() {
+                    rule.message.to_owned()
+                } else {
+                    h.detail
+                },
                 object: h.object,
                 line: 0,
                 column: 0,

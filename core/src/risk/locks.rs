@@ -13,8 +13,18 @@ pub struct LockFact {
     pub rewrites: bool,
 }
 
-const fn fact(operation: &'static str, example: &'static str, lock: &'static str, rewrites: bool) -> LockFact {
-    LockFact { operation, example, lock, rewrites }
+const fn fact(
+    operation: &'static str,
+    example: &'static str,
+    lock: &'static str,
+    rewrites: bool,
+) -> LockFact {
+    LockFact {
+        operation,
+        example,
+        lock,
+        rewrites,
+    }
 }
 
 pub const FACTS: &[LockFact] = &[

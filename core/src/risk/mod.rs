@@ -113,7 +113,8 @@ impl Assessment {
         if ctx.is_new(on) {
             return; // a table created in this script blocks nobody
         }
-        let stronger = crate::estimate::strongest(self.lock.into_iter().chain([mode])).unwrap_or(mode);
+        let stronger =
+            crate::estimate::strongest(self.lock.into_iter().chain([mode])).unwrap_or(mode);
         self.lock = Some(stronger);
         let name = on.to_string();
         if !self.locked.contains(&name) {
@@ -150,15 +151,23 @@ pub fn assess(stmt: &Statement, ctx: &Context) -> Assessment {
             a.inverse = Some(format!("DROP TABLE {}", t.name));
         }
         K::CreateIndex(ci) => {
-            let name = ci.name.clone().unwrap_or_else(|| format!("<the new index on {}>", ci.table));
+            let name = ci
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("<the new index on {}>", ci.table));
             if ci.concurrently {
                 a.lock("ShareUpdateExclusiveLock", &ci.table, ctx);
             } else {
                 a.lock("ShareLock", &ci.table, ctx);
                 if !ctx.is_new(&ci.table) {
                     a.index_build = true;
-                    a.raise(Tier::Caution, format!("CREATE INDEX blocks writes to {} while it builds", ci.table));
-                    a.recommend("Use CREATE INDEX CONCURRENTLY, outside the migration's transaction.");
+                    a.raise(
+                        Tier::Caution,
+                        format!("CREATE INDEX blocks writes to {} while it builds", ci.table),
+                    );
+                    a.recommend(
+                        "Use CREATE INDEX CONCURRENTLY, outside the migration's transaction.",
+                    );
                 }
             }
             a.inverse = Some(format!("DROP INDEX {name}"));
@@ -177,14 +186,31 @@ pub fn assess(stmt: &Statement, ctx: &Context) -> Assessment {
             a.lock(ACCESS_EXCLUSIVE, t, ctx);
             let old = r.sub.clone().unwrap_or_else(|| t.name.clone());
             a.compatibility = Some(format!("application code using the name {old} breaks"));
-            a.raise(Tier::Dangerous, format!("renaming {old} to {} breaks running code that uses the old name", r.new_name));
+            a.raise(
+                Tier::Dangerous,
+                format!(
+                    "renaming {old} to {} breaks running code that uses the old name",
+                    r.new_name
+                ),
+            );
             a.recommend("Add the new name alongside the old one (a view, or a new column kept in sync), move the code, then drop the old name.");
             a.inverse = Some(match (&r.object, &r.sub) {
-                (ObjectKind::Column, Some(col)) => format!("ALTER TABLE {t} RENAME COLUMN {} TO {col}", r.new_name),
-                (ObjectKind::Constraint, Some(c)) => format!("ALTER TABLE {t} RENAME CONSTRAINT {} TO {c}", r.new_name),
+                (ObjectKind::Column, Some(col)) => {
+                    format!("ALTER TABLE {t} RENAME COLUMN {} TO {col}", r.new_name)
+                }
+                (ObjectKind::Constraint, Some(c)) => {
+                    format!("ALTER TABLE {t} RENAME CONSTRAINT {} TO {c}", r.new_name)
+                }
                 _ => {
-                    let renamed = QualifiedName { schema: t.schema.clone(), name: r.new_name.clone() };
-                    format!("ALTER {} {renamed} RENAME TO {}", object_word(r.object), t.name)
+                    let renamed = QualifiedName {
+                        schema: t.schema.clone(),
+                        name: r.new_name.clone(),
+                    };
+                    format!(
+                        "ALTER {} {renamed} RENAME TO {}",
+                        object_word(r.object),
+                        t.name
+                    )
                 }
             });
         }
@@ -196,10 +222,18 @@ pub fn assess(stmt: &Statement, ctx: &Context) -> Assessment {
                 DmlKind::Delete => "DELETE",
                 DmlKind::Merge => "MERGE",
             };
-            if matches!(d.kind, DmlKind::Update | DmlKind::Delete) && !d.has_where && !ctx.is_new(&d.table) {
+            if matches!(d.kind, DmlKind::Update | DmlKind::Delete)
+                && !d.has_where
+                && !ctx.is_new(&d.table)
+            {
                 a.writes_every_row = true;
-                a.raise(Tier::Caution, format!("{verb} without WHERE touches every row of {}", d.table));
-                a.recommend("Backfill in batches (e.g. a backfill hook) so each transaction stays short.");
+                a.raise(
+                    Tier::Caution,
+                    format!("{verb} without WHERE touches every row of {}", d.table),
+                );
+                a.recommend(
+                    "Backfill in batches (e.g. a backfill hook) so each transaction stays short.",
+                );
                 if d.kind == DmlKind::Delete {
                     a.data_loss = Some(format!("deletes every row of {}", d.table));
                     a.raise(Tier::Dangerous, "DELETE without WHERE");
@@ -211,14 +245,20 @@ pub fn assess(stmt: &Statement, ctx: &Context) -> Assessment {
                 a.lock(ACCESS_EXCLUSIVE, t, ctx);
             }
             a.data_loss = Some("removes every row".into());
-            a.raise(Tier::Dangerous, "TRUNCATE removes every row and cannot be undone");
+            a.raise(
+                Tier::Dangerous,
+                "TRUNCATE removes every row and cannot be undone",
+            );
         }
         K::Vacuum(v) if v.full => {
             for t in &v.tables {
                 a.lock(ACCESS_EXCLUSIVE, t, ctx);
             }
             a.rewrite = Rewrite::Yes;
-            a.raise(Tier::Dangerous, "VACUUM FULL rewrites the table under ACCESS EXCLUSIVE");
+            a.raise(
+                Tier::Dangerous,
+                "VACUUM FULL rewrites the table under ACCESS EXCLUSIVE",
+            );
             a.recommend("Use pg_repack, or plain VACUUM.");
         }
         K::Cluster(c) => {
@@ -226,7 +266,10 @@ pub fn assess(stmt: &Statement, ctx: &Context) -> Assessment {
                 a.lock(ACCESS_EXCLUSIVE, t, ctx);
             }
             a.rewrite = Rewrite::Yes;
-            a.raise(Tier::Dangerous, "CLUSTER rewrites the table under ACCESS EXCLUSIVE");
+            a.raise(
+                Tier::Dangerous,
+                "CLUSTER rewrites the table under ACCESS EXCLUSIVE",
+            );
             a.recommend("Use pg_repack.");
         }
         K::Reindex(r) => {
@@ -234,7 +277,15 @@ pub fn assess(stmt: &Statement, ctx: &Context) -> Assessment {
                 if r.concurrently {
                     a.lock("ShareUpdateExclusiveLock", n, ctx);
                 } else {
-                    a.lock(if r.target == ReindexTarget::Index { ACCESS_EXCLUSIVE } else { "ShareLock" }, n, ctx);
+                    a.lock(
+                        if r.target == ReindexTarget::Index {
+                            ACCESS_EXCLUSIVE
+                        } else {
+                            "ShareLock"
+                        },
+                        n,
+                        ctx,
+                    );
                     a.index_build = true;
                     a.raise(Tier::Caution, "REINDEX blocks writes while it rebuilds");
                     a.recommend("Use REINDEX CONCURRENTLY, outside the migration's transaction.");
@@ -242,9 +293,20 @@ pub fn assess(stmt: &Statement, ctx: &Context) -> Assessment {
             }
         }
         K::RefreshMaterializedView { name, concurrently } => {
-            a.lock(if *concurrently { "ExclusiveLock" } else { ACCESS_EXCLUSIVE }, name, ctx);
+            a.lock(
+                if *concurrently {
+                    "ExclusiveLock"
+                } else {
+                    ACCESS_EXCLUSIVE
+                },
+                name,
+                ctx,
+            );
             if !concurrently {
-                a.raise(Tier::Caution, format!("REFRESH MATERIALIZED VIEW blocks reads of {name}"));
+                a.raise(
+                    Tier::Caution,
+                    format!("REFRESH MATERIALIZED VIEW blocks reads of {name}"),
+                );
                 a.recommend("REFRESH MATERIALIZED VIEW CONCURRENTLY (needs a unique index).");
             }
         }
@@ -252,18 +314,30 @@ pub fn assess(stmt: &Statement, ctx: &Context) -> Assessment {
             a.lock("ShareRowExclusiveLock", table, ctx);
             a.inverse = Some(format!("DROP TRIGGER {name} ON {table}"));
         }
-        K::CreateView { name, materialized, .. } => {
-            a.inverse = Some(format!("DROP {}VIEW {name}", if *materialized { "MATERIALIZED " } else { "" }));
+        K::CreateView {
+            name, materialized, ..
+        } => {
+            a.inverse = Some(format!(
+                "DROP {}VIEW {name}",
+                if *materialized { "MATERIALIZED " } else { "" }
+            ));
         }
         K::CreateFunction(f) => {
-            a.inverse = Some(format!("DROP {} {}", if f.procedure { "PROCEDURE" } else { "FUNCTION" }, f.name));
+            a.inverse = Some(format!(
+                "DROP {} {}",
+                if f.procedure { "PROCEDURE" } else { "FUNCTION" },
+                f.name
+            ));
         }
         K::Set { .. } | K::Vacuum(_) => a.inverse = Some(NOTHING_TO_UNDO.into()),
         _ => {}
     }
     a.blocks = a.lock.map(crate::estimate::blocks).unwrap_or("nothing");
-    if a.inverse.is_none() && (a.data_loss.is_some() || matches!(stmt.kind, K::Drop(_) | K::Truncate { .. })) {
-        a.reasons.push("irreversible: the data it removes cannot be brought back by a statement".into());
+    if a.inverse.is_none()
+        && (a.data_loss.is_some() || matches!(stmt.kind, K::Drop(_) | K::Truncate { .. }))
+    {
+        a.reasons
+            .push("irreversible: the data it removes cannot be brought back by a statement".into());
     }
     a
 }
@@ -286,10 +360,23 @@ fn drop(a: &mut Assessment, d: &Drop, ctx: &Context) {
         match d.object {
             ObjectKind::Index => {
                 // DROP INDEX locks the index's table too; only the catalog knows which
-                a.lock(if d.concurrently { "ShareUpdateExclusiveLock" } else { ACCESS_EXCLUSIVE }, n, ctx);
+                a.lock(
+                    if d.concurrently {
+                        "ShareUpdateExclusiveLock"
+                    } else {
+                        ACCESS_EXCLUSIVE
+                    },
+                    n,
+                    ctx,
+                );
                 if !d.concurrently {
-                    a.raise(Tier::Caution, format!("DROP INDEX {n} takes ACCESS EXCLUSIVE on its table"));
-                    a.recommend("Use DROP INDEX CONCURRENTLY, outside the migration's transaction.");
+                    a.raise(
+                        Tier::Caution,
+                        format!("DROP INDEX {n} takes ACCESS EXCLUSIVE on its table"),
+                    );
+                    a.recommend(
+                        "Use DROP INDEX CONCURRENTLY, outside the migration's transaction.",
+                    );
                 }
             }
             ObjectKind::Table | ObjectKind::MaterializedView => {
@@ -302,7 +389,14 @@ fn drop(a: &mut Assessment, d: &Drop, ctx: &Context) {
                 }
             }
             ObjectKind::Schema => {
-                a.data_loss = Some(format!("drops schema {n}{}", if d.cascade { " and everything in it" } else { "" }));
+                a.data_loss = Some(format!(
+                    "drops schema {n}{}",
+                    if d.cascade {
+                        " and everything in it"
+                    } else {
+                        ""
+                    }
+                ));
                 a.raise(Tier::Dangerous, format!("DROP SCHEMA {n}"));
             }
             ObjectKind::Column => {}
@@ -323,18 +417,39 @@ fn alter(a: &mut Assessment, table: &QualifiedName, cmd: &AlterTableCmd, ctx: &C
             a.lock(ACCESS_EXCLUSIVE, table, ctx);
             a.inverse = Some(format!("ALTER TABLE {table} DROP COLUMN {}", column.name));
             let volatile = match &column.default {
-                Some(DefaultExpr::Volatile(f)) => Some(Rewrite::Yes).map(|r| (r, format!("volatile default {f}()"))),
-                Some(DefaultExpr::Unknown(f)) => Some((Rewrite::Maybe, format!("default {f}(), volatile or not"))),
-                _ if column.type_name.is_serial() => Some((Rewrite::Yes, format!("{} (a nextval() default)", column.type_name.name))),
-                _ if column.identity => Some((Rewrite::Yes, "identity column (a nextval() default)".into())),
-                _ if column.generated_stored => Some((Rewrite::Yes, "stored generated column".into())),
+                Some(DefaultExpr::Volatile(f)) => {
+                    Some(Rewrite::Yes).map(|r| (r, format!("volatile default {f}()")))
+                }
+                Some(DefaultExpr::Unknown(f)) => {
+                    Some((Rewrite::Maybe, format!("default {f}(), volatile or not")))
+                }
+                _ if column.type_name.is_serial() => Some((
+                    Rewrite::Yes,
+                    format!("{} (a nextval() default)", column.type_name.name),
+                )),
+                _ if column.identity => {
+                    Some((Rewrite::Yes, "identity column (a nextval() default)".into()))
+                }
+                _ if column.generated_stored => {
+                    Some((Rewrite::Yes, "stored generated column".into()))
+                }
                 _ => None,
             };
             if let Some((rewrite, why)) = volatile {
                 if !new {
                     a.rewrite = a.rewrite.max_of(rewrite);
-                    let tier = if rewrite == Rewrite::Yes { Tier::Dangerous } else { Tier::Caution };
-                    a.raise(tier, format!("adding {} with a {why} rewrites {table} under ACCESS EXCLUSIVE", column.name));
+                    let tier = if rewrite == Rewrite::Yes {
+                        Tier::Dangerous
+                    } else {
+                        Tier::Caution
+                    };
+                    a.raise(
+                        tier,
+                        format!(
+                            "adding {} with a {why} rewrites {table} under ACCESS EXCLUSIVE",
+                            column.name
+                        ),
+                    );
                     a.recommend("Add the column without a default (or with a constant one), then backfill in batches and set the default afterwards.");
                 }
             }
@@ -349,22 +464,33 @@ fn alter(a: &mut Assessment, table: &QualifiedName, cmd: &AlterTableCmd, ctx: &C
             if !new {
                 a.data_loss = Some(format!("column {table}.{name} and its values"));
                 a.compatibility = Some(format!("code reading or writing {name} breaks"));
-                a.raise(Tier::Dangerous, format!("dropping column {name} loses its data and breaks code that uses it"));
+                a.raise(
+                    Tier::Dangerous,
+                    format!("dropping column {name} loses its data and breaks code that uses it"),
+                );
                 a.recommend("Stop using the column in the application first (and ignore it in the ORM), then drop it in a later release.");
             }
         }
-        C::AlterColumnType { column, type_name, .. } => {
+        C::AlterColumnType {
+            column, type_name, ..
+        } => {
             a.lock(ACCESS_EXCLUSIVE, table, ctx);
             if !new {
                 // widening varchar / to text is binary-coercible: no rewrite
                 let cheap = type_name.is(&["text", "varchar", "character varying", "citext"]);
                 a.rewrite = if cheap { Rewrite::Maybe } else { Rewrite::Yes };
-                let tier = if cheap { Tier::Caution } else { Tier::Dangerous };
+                let tier = if cheap {
+                    Tier::Caution
+                } else {
+                    Tier::Dangerous
+                };
                 a.raise(tier, format!("changing the type of {column} to {type_name} {} {table} under ACCESS EXCLUSIVE",
                     if cheap { "may rewrite" } else { "rewrites" }));
                 a.compatibility = Some(format!("code reading {column} may see a different type"));
                 if !cheap {
-                    a.data_loss = Some(format!("values of {column} that do not fit {type_name} are changed or rejected"));
+                    a.data_loss = Some(format!(
+                        "values of {column} that do not fit {type_name} are changed or rejected"
+                    ));
                 }
                 a.recommend("Add a new column of the new type, backfill it in batches, switch the code, then drop the old column.");
             }
@@ -373,21 +499,30 @@ fn alter(a: &mut Assessment, table: &QualifiedName, cmd: &AlterTableCmd, ctx: &C
             a.lock(ACCESS_EXCLUSIVE, table, ctx);
             if !new {
                 a.full_scan = true;
-                a.raise(Tier::Caution, format!("SET NOT NULL on {column} scans {table} under ACCESS EXCLUSIVE"));
+                a.raise(
+                    Tier::Caution,
+                    format!("SET NOT NULL on {column} scans {table} under ACCESS EXCLUSIVE"),
+                );
                 a.recommend(format!(
                     "First ADD CONSTRAINT ... CHECK ({column} IS NOT NULL) NOT VALID, then VALIDATE CONSTRAINT; SET NOT NULL then skips the scan."
                 ));
                 a.compatibility = Some(format!("writers that leave {column} NULL fail"));
             }
-            a.inverse = Some(format!("ALTER TABLE {table} ALTER COLUMN {column} DROP NOT NULL"));
+            a.inverse = Some(format!(
+                "ALTER TABLE {table} ALTER COLUMN {column} DROP NOT NULL"
+            ));
         }
         C::DropNotNull { column } => {
             a.lock(ACCESS_EXCLUSIVE, table, ctx);
-            a.inverse = Some(format!("ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL"));
+            a.inverse = Some(format!(
+                "ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL"
+            ));
         }
         C::SetDefault { column, .. } => {
             a.lock(ACCESS_EXCLUSIVE, table, ctx);
-            a.inverse = Some(format!("ALTER TABLE {table} ALTER COLUMN {column} DROP DEFAULT"));
+            a.inverse = Some(format!(
+                "ALTER TABLE {table} ALTER COLUMN {column} DROP DEFAULT"
+            ));
         }
         C::DropDefault { .. } => a.lock(ACCESS_EXCLUSIVE, table, ctx),
         C::AddConstraint(k) => add_constraint(a, table, k, ctx),
@@ -398,23 +533,35 @@ fn alter(a: &mut Assessment, table: &QualifiedName, cmd: &AlterTableCmd, ctx: &C
         }
         C::DropConstraint { name, .. } => {
             a.lock(ACCESS_EXCLUSIVE, table, ctx);
-            a.reasons.push(format!("dropping constraint {name}: its definition must be restated to undo it"));
+            a.reasons.push(format!(
+                "dropping constraint {name}: its definition must be restated to undo it"
+            ));
         }
         C::SetLogged | C::SetUnlogged => {
             a.lock(ACCESS_EXCLUSIVE, table, ctx);
             if !new {
                 a.rewrite = Rewrite::Yes;
-                a.raise(Tier::Dangerous, format!("SET LOGGED/UNLOGGED rewrites {table}"));
+                a.raise(
+                    Tier::Dangerous,
+                    format!("SET LOGGED/UNLOGGED rewrites {table}"),
+                );
             }
             a.inverse = Some(format!(
                 "ALTER TABLE {table} SET {}",
-                if matches!(cmd, C::SetLogged) { "UNLOGGED" } else { "LOGGED" }
+                if matches!(cmd, C::SetLogged) {
+                    "UNLOGGED"
+                } else {
+                    "LOGGED"
+                }
             ));
         }
         C::SetTablespace => {
             a.lock(ACCESS_EXCLUSIVE, table, ctx);
             a.rewrite = Rewrite::Yes;
-            a.raise(Tier::Dangerous, format!("SET TABLESPACE copies {table} under ACCESS EXCLUSIVE"));
+            a.raise(
+                Tier::Dangerous,
+                format!("SET TABLESPACE copies {table} under ACCESS EXCLUSIVE"),
+            );
         }
         C::AttachPartition { partition } => {
             a.lock("ShareUpdateExclusiveLock", table, ctx);
@@ -423,13 +570,28 @@ fn alter(a: &mut Assessment, table: &QualifiedName, cmd: &AlterTableCmd, ctx: &C
             a.recommend("Add a CHECK constraint matching the partition bound (NOT VALID, then VALIDATE) before attaching, to skip the scan.");
             a.inverse = Some(format!("ALTER TABLE {table} DETACH PARTITION {partition}"));
         }
-        C::DetachPartition { partition, concurrently } => {
-            a.lock(if *concurrently { "ShareUpdateExclusiveLock" } else { ACCESS_EXCLUSIVE }, table, ctx);
-            a.inverse = Some(format!("ALTER TABLE {table} ATTACH PARTITION {partition} FOR VALUES ..."));
+        C::DetachPartition {
+            partition,
+            concurrently,
+        } => {
+            a.lock(
+                if *concurrently {
+                    "ShareUpdateExclusiveLock"
+                } else {
+                    ACCESS_EXCLUSIVE
+                },
+                table,
+                ctx,
+            );
+            a.inverse = Some(format!(
+                "ALTER TABLE {table} ATTACH PARTITION {partition} FOR VALUES ..."
+            ));
         }
         C::SetStatistics { column } => {
             a.lock("ShareUpdateExclusiveLock", table, ctx);
-            a.inverse = Some(format!("ALTER TABLE {table} ALTER COLUMN {column} SET STATISTICS -1"));
+            a.inverse = Some(format!(
+                "ALTER TABLE {table} ALTER COLUMN {column} SET STATISTICS -1"
+            ));
         }
         C::Other(_) => a.lock(ACCESS_EXCLUSIVE, table, ctx),
     }
@@ -455,15 +617,23 @@ fn add_constraint(a: &mut Assessment, table: &QualifiedName, k: &Constraint, ctx
             a.lock(ACCESS_EXCLUSIVE, table, ctx);
             if k.using_index.is_none() && !new {
                 a.index_build = true;
-                a.raise(Tier::Dangerous, format!("adding {name} builds its index under ACCESS EXCLUSIVE"));
-                a.recommend("CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT ... USING INDEX.");
+                a.raise(
+                    Tier::Dangerous,
+                    format!("adding {name} builds its index under ACCESS EXCLUSIVE"),
+                );
+                a.recommend(
+                    "CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT ... USING INDEX.",
+                );
             }
         }
         ConstraintKind::Check | ConstraintKind::NotNull => {
             a.lock(ACCESS_EXCLUSIVE, table, ctx);
             if !k.not_valid && !new {
                 a.full_scan = true;
-                a.raise(Tier::Caution, format!("adding check {name} scans {table} under ACCESS EXCLUSIVE"));
+                a.raise(
+                    Tier::Caution,
+                    format!("adding check {name} scans {table} under ACCESS EXCLUSIVE"),
+                );
                 a.recommend("Add it NOT VALID, then VALIDATE CONSTRAINT in a later statement.");
             }
         }
@@ -471,7 +641,12 @@ fn add_constraint(a: &mut Assessment, table: &QualifiedName, k: &Constraint, ctx
             a.lock(ACCESS_EXCLUSIVE, table, ctx);
             if !new {
                 a.index_build = true;
-                a.raise(Tier::Dangerous, format!("adding exclusion constraint {name} builds an index under ACCESS EXCLUSIVE"));
+                a.raise(
+                    Tier::Dangerous,
+                    format!(
+                        "adding exclusion constraint {name} builds an index under ACCESS EXCLUSIVE"
+                    ),
+                );
             }
         }
         ConstraintKind::Other => a.lock(ACCESS_EXCLUSIVE, table, ctx),
@@ -497,8 +672,15 @@ impl Rewrite {
 
 /// A migration's tier: its worst statement's, with every reason.
 pub fn migration_tier(assessments: &[Assessment]) -> (Tier, Vec<String>) {
-    let tier = assessments.iter().map(|a| a.tier).max().unwrap_or(Tier::Safe);
-    let reasons = assessments.iter().flat_map(|a| a.reasons.iter().cloned()).collect();
+    let tier = assessments
+        .iter()
+        .map(|a| a.tier)
+        .max()
+        .unwrap_or(Tier::Safe);
+    let reasons = assessments
+        .iter()
+        .flat_map(|a| a.reasons.iter().cloned())
+        .collect();
     (tier, reasons)
 }
 
@@ -525,33 +707,77 @@ mod tests {
     use crate::source::Span;
 
     fn stmt(kind: StatementKind) -> Statement {
-        Statement { span: Span::new(0, 0), tag: String::new(), kind }
+        Statement {
+            span: Span::new(0, 0),
+            tag: String::new(),
+            kind,
+        }
     }
     fn alter(cmd: AlterTableCmd) -> Statement {
-        stmt(StatementKind::AlterTable(AlterTable { table: QualifiedName::unqualified("t"), object: None, commands: vec![cmd] }))
+        stmt(StatementKind::AlterTable(AlterTable {
+            table: QualifiedName::unqualified("t"),
+            object: None,
+            commands: vec![cmd],
+        }))
     }
     fn column(default: Option<DefaultExpr>) -> ColumnDef {
-        ColumnDef { name: "c".into(), type_name: TypeName { name: "int4".into(), ..Default::default() }, default, ..Default::default() }
+        ColumnDef {
+            name: "c".into(),
+            type_name: TypeName {
+                name: "int4".into(),
+                ..Default::default()
+            },
+            default,
+            ..Default::default()
+        }
     }
 
     #[test]
     fn volatile_defaults_rewrite_constant_ones_do_not() {
         let ctx = Context::default();
-        let constant = assess(&alter(AlterTableCmd::AddColumn { column: column(Some(DefaultExpr::Constant)), if_not_exists: false }), &ctx);
-        assert_eq!((constant.lock, constant.rewrite, constant.tier), (Some("AccessExclusiveLock"), Rewrite::No, Tier::Safe));
-        let volatile = assess(
-            &alter(AlterTableCmd::AddColumn { column: column(Some(DefaultExpr::Volatile("random".into()))), if_not_exists: false }),
+        let constant = assess(
+            &alter(AlterTableCmd::AddColumn {
+                column: column(Some(DefaultExpr::Constant)),
+                if_not_exists: false,
+            }),
             &ctx,
         );
-        assert_eq!((volatile.rewrite, volatile.tier), (Rewrite::Yes, Tier::Dangerous));
-        assert!(volatile.recommendations.iter().any(|r| r.contains("backfill")));
+        assert_eq!(
+            (constant.lock, constant.rewrite, constant.tier),
+            (Some("AccessExclusiveLock"), Rewrite::No, Tier::Safe)
+        );
+        let volatile = assess(
+            &alter(AlterTableCmd::AddColumn {
+                column: column(Some(DefaultExpr::Volatile("random".into()))),
+                if_not_exists: false,
+            }),
+            &ctx,
+        );
+        assert_eq!(
+            (volatile.rewrite, volatile.tier),
+            (Rewrite::Yes, Tier::Dangerous)
+        );
+        assert!(volatile
+            .recommendations
+            .iter()
+            .any(|r| r.contains("backfill")));
     }
 
     #[test]
     fn tables_created_in_the_same_script_are_not_at_risk() {
         let mut ctx = Context::default();
-        ctx.after(&stmt(StatementKind::CreateTable(CreateTable { name: QualifiedName::unqualified("t"), ..Default::default() })));
-        let a = assess(&alter(AlterTableCmd::AlterColumnType { column: "c".into(), type_name: TypeName::default(), using: false }), &ctx);
+        ctx.after(&stmt(StatementKind::CreateTable(CreateTable {
+            name: QualifiedName::unqualified("t"),
+            ..Default::default()
+        })));
+        let a = assess(
+            &alter(AlterTableCmd::AlterColumnType {
+                column: "c".into(),
+                type_name: TypeName::default(),
+                using: false,
+            }),
+            &ctx,
+        );
         assert_eq!((a.lock, a.rewrite, a.tier), (None, Rewrite::No, Tier::Safe));
     }
 
@@ -572,14 +798,27 @@ mod tests {
         assert_eq!(blocking.locked, vec!["t".to_string(), "r".to_string()]);
         let quick = assess(&alter(AlterTableCmd::AddConstraint(fk(true))), &ctx);
         assert!(!quick.full_scan && quick.tier == Tier::Safe);
-        let validate = assess(&alter(AlterTableCmd::ValidateConstraint { name: "fk".into() }), &ctx);
-        assert_eq!((validate.lock, validate.blocks), (Some("ShareUpdateExclusiveLock"), "nothing"));
+        let validate = assess(
+            &alter(AlterTableCmd::ValidateConstraint { name: "fk".into() }),
+            &ctx,
+        );
+        assert_eq!(
+            (validate.lock, validate.blocks),
+            (Some("ShareUpdateExclusiveLock"), "nothing")
+        );
     }
 
     #[test]
     fn drops_lose_data_and_renames_break_code() {
         let ctx = Context::default();
-        let d = assess(&alter(AlterTableCmd::DropColumn { name: "c".into(), if_exists: false, cascade: false }), &ctx);
+        let d = assess(
+            &alter(AlterTableCmd::DropColumn {
+                name: "c".into(),
+                if_exists: false,
+                cascade: false,
+            }),
+            &ctx,
+        );
         assert!(d.data_loss.is_some() && d.inverse.is_none() && d.tier == Tier::Dangerous);
         let r = assess(
             &stmt(StatementKind::Rename(Rename {
@@ -590,14 +829,21 @@ mod tests {
             })),
             &ctx,
         );
-        assert_eq!(r.inverse.as_deref(), Some("ALTER TABLE t RENAME COLUMN b TO a"));
+        assert_eq!(
+            r.inverse.as_deref(),
+            Some("ALTER TABLE t RENAME COLUMN b TO a")
+        );
         assert!(r.compatibility.is_some());
     }
 
     #[test]
     fn every_lock_fact_names_a_known_mode() {
         for f in locks::FACTS {
-            assert!(crate::estimate::LOCK_MODES.contains(&f.lock), "{}", f.operation);
+            assert!(
+                crate::estimate::LOCK_MODES.contains(&f.lock),
+                "{}",
+                f.operation
+            );
         }
     }
 }

@@ -8,7 +8,9 @@ use std::io::{self, Write};
 
 /// Escaping of a command's message (GitHub's `escapeData`).
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Escaping of a command's property (`escapeProperty`).
@@ -30,14 +32,26 @@ pub fn write(run: &Run, out: &mut dyn Write) -> io::Result<()> {
         if f.column > 0 {
             properties.push_str(&format!(",col={}", f.column));
         }
-        properties.push_str(&format!(",title={}", escape_property(&format!("confiture {}", f.rule))));
+        properties.push_str(&format!(
+            ",title={}",
+            escape_property(&format!("confiture {}", f.rule))
+        ));
         let message = format!("{}\n{}", f.message, f.suggestion);
-        writeln!(out, "::{command} {properties}::{}", escape_data(&super::printable(&message)))?;
+        writeln!(
+            out,
+            "::{command} {properties}::{}",
+            escape_data(&super::printable(&message))
+        )?;
     }
     for r in run.reports {
         if let Some(e) = &r.error {
             let message = format!("{}: {}", e.message, e.detail);
-            writeln!(out, "::error file={},title=confiture::{}", escape_property(&r.path), escape_data(&message))?;
+            writeln!(
+                out,
+                "::error file={},title=confiture::{}",
+                escape_property(&r.path),
+                escape_data(&message)
+            )?;
         }
     }
     Ok(())

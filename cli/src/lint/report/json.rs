@@ -63,7 +63,13 @@ pub fn write(run: &Run, out: &mut dyn Write) -> io::Result<()> {
         errors: run
             .reports
             .iter()
-            .filter_map(|r| r.error.as_ref().map(|e| Error { file: &r.path, message: &e.message, detail: &e.detail }))
+            .filter_map(|r| {
+                r.error.as_ref().map(|e| Error {
+                    file: &r.path,
+                    message: &e.message,
+                    detail: &e.detail,
+                })
+            })
             .collect(),
     };
     serde_json::to_writer_pretty(&mut *out, &doc)?;

@@ -36,7 +36,9 @@ pub struct Run<'a> {
 
 impl Run<'_> {
     pub fn findings(&self) -> impl Iterator<Item = (&FileReport, &super::Finding)> {
-        self.reports.iter().flat_map(|r| r.findings.iter().map(move |f| (r, f)))
+        self.reports
+            .iter()
+            .flat_map(|r| r.findings.iter().map(move |f| (r, f)))
     }
 }
 
@@ -61,7 +63,15 @@ pub fn write(format: Format, run: &Run) -> io::Result<()> {
 /// Text from SQL files shown on a terminal: control characters (escape
 /// sequences a file could smuggle in) replaced, tabs and newlines kept.
 pub fn printable(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() && c != '\t' && c != '\n' { '\u{fffd}' } else { c }).collect()
+    s.chars()
+        .map(|c| {
+            if c.is_control() && c != '\t' && c != '\n' {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// A path as a SARIF / GitLab location: forward slashes, relative paths kept relative.
@@ -74,7 +84,13 @@ pub fn uri_path(path: &str) -> String {
 pub fn fingerprint(path: &str, f: &super::Finding, occurrence: usize) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
-    for part in [path, &f.rule, &f.object, &f.message, &occurrence.to_string()] {
+    for part in [
+        path,
+        &f.rule,
+        &f.object,
+        &f.message,
+        &occurrence.to_string(),
+    ] {
         h.update(part.as_bytes());
         h.update([0]);
     }
@@ -86,7 +102,14 @@ pub fn fingerprints(run: &Run) -> Vec<String> {
     let mut seen = std::collections::HashMap::new();
     run.findings()
         .map(|(r, f)| {
-            let n = seen.entry((r.path.as_str(), f.rule.as_str(), f.object.as_str(), f.message.as_str())).or_insert(0usize);
+            let n = seen
+                .entry((
+                    r.path.as_str(),
+                    f.rule.as_str(),
+                    f.object.as_str(),
+                    f.message.as_str(),
+                ))
+                .or_insert(0usize);
             *n += 1;
             fingerprint(&r.path, f, *n)
         })

@@ -132,7 +132,10 @@ mod tests {
 
     #[test]
     fn paths_become_uri_references() {
-        assert_eq!(uri("migrations/1 init/up.sql"), "migrations/1%20init/up.sql");
+        assert_eq!(
+            uri("migrations/1 init/up.sql"),
+            "migrations/1%20init/up.sql"
+        );
         assert_eq!(uri("/abs/é.sql"), "file:///abs/%C3%A9.sql");
         assert_eq!(uri("<stdin>"), "%3Cstdin%3E");
     }

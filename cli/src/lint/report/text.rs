@@ -36,7 +36,11 @@ pub fn write(run: &Run, out: &mut dyn Write) -> io::Result<()> {
             counts[f.severity as usize] += 1;
             let sev = severity_style(f.severity);
             // `file:line:col:`, or `file:` when the position is unknown
-            let at = if f.line == 0 { String::new() } else { format!(":{}:{}", f.line, f.column) };
+            let at = if f.line == 0 {
+                String::new()
+            } else {
+                format!(":{}:{}", f.line, f.column)
+            };
             writeln!(
                 out,
                 "{bold}{}{at}:{bold:#} {sev}{}{sev:#} {bold}{}:{bold:#} {}",
@@ -48,13 +52,27 @@ pub fn write(run: &Run, out: &mut dyn Write) -> io::Result<()> {
             let gutter = f.line.to_string().len().max(3);
             if let Some(line) = f.line.checked_sub(1).and_then(|i| lines.get(i)) {
                 let (shown, caret_at) = window(line, f.column.max(1) - 1);
-                writeln!(out, "{dim}{:>gutter$} |{dim:#} {}", f.line, printable(&shown))?;
+                writeln!(
+                    out,
+                    "{dim}{:>gutter$} |{dim:#} {}",
+                    f.line,
+                    printable(&shown)
+                )?;
                 // the caret under the column; tabs kept so it lines up
-                let pad: String = shown.chars().take(caret_at).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+                let pad: String = shown
+                    .chars()
+                    .take(caret_at)
+                    .map(|c| if c == '\t' { '\t' } else { ' ' })
+                    .collect();
                 writeln!(out, "{dim}{:>gutter$} |{dim:#} {pad}{sev}^{sev:#}", "")?;
             }
             if !f.suggestion.is_empty() {
-                writeln!(out, "{dim}{:>gutter$} ={dim:#} {}", "", printable(&f.suggestion))?;
+                writeln!(
+                    out,
+                    "{dim}{:>gutter$} ={dim:#} {}",
+                    "",
+                    printable(&f.suggestion)
+                )?;
             }
         }
     }
@@ -77,7 +95,11 @@ pub fn write(run: &Run, out: &mut dyn Write) -> io::Result<()> {
 }
 
 fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
 }
 
 /// The part of `line` to show, and where the caret goes in it (both in characters).
@@ -111,6 +133,9 @@ mod tests {
         let long = "x".repeat(1000) + "HERE" + &"y".repeat(1000);
         let (shown, caret) = window(&long, 1000);
         assert!(shown.chars().count() <= MAX_SHOWN + 2);
-        assert_eq!(shown.chars().skip(caret).take(4).collect::<String>(), "HERE");
+        assert_eq!(
+            shown.chars().skip(caret).take(4).collect::<String>(),
+            "HERE"
+        );
     }
 }

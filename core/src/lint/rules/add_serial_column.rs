@@ -12,7 +12,9 @@ pub static RULE: Rule = Rule {
 
 fn check(stmt: &Statement, ctx: &Context, out: &mut Vec<Hit>) {
     for (table, cmd) in existing_table_commands(stmt, ctx) {
-        let AlterTableCmd::AddColumn { column, .. } = cmd else { continue };
+        let AlterTableCmd::AddColumn { column, .. } = cmd else {
+            continue;
+        };
         let kind = if column.type_name.is_serial() {
             column.type_name.name.as_str()
         } else if column.identity {
@@ -22,8 +24,12 @@ fn check(stmt: &Statement, ctx: &Context, out: &mut Vec<Hit>) {
         } else {
             continue;
         };
-        out.push(Hit::on(format!("{table}.{}", column.name), format!(
-            "{kind} column {} rewrites {table} under ACCESS EXCLUSIVE", column.name
-        )));
+        out.push(Hit::on(
+            format!("{table}.{}", column.name),
+            format!(
+                "{kind} column {} rewrites {table} under ACCESS EXCLUSIVE",
+                column.name
+            ),
+        ));
     }
 }

@@ -13,7 +13,9 @@ pub static RULE: Rule = Rule {
 fn check(stmt: &Statement, ctx: &Context, out: &mut Vec<Hit>) {
     for (table, cmd) in existing_table_commands(stmt, ctx) {
         if let AlterTableCmd::AddConstraint(k) = cmd {
-            if matches!(k.kind, ConstraintKind::Unique | ConstraintKind::PrimaryKey) && k.using_index.is_none() {
+            if matches!(k.kind, ConstraintKind::Unique | ConstraintKind::PrimaryKey)
+                && k.using_index.is_none()
+            {
                 out.push(Hit::on(table, ""));
             }
         }

@@ -12,8 +12,14 @@ pub static RULE: Rule = Rule {
 
 fn check(stmt: &Statement, ctx: &Context, out: &mut Vec<Hit>) {
     for (table, cmd) in existing_table_commands(stmt, ctx) {
-        if let AlterTableCmd::AlterColumnType { column, type_name, .. } = cmd {
-            out.push(Hit::on(format!("{table}.{column}"), format!("column {column} of {table} changes type to {type_name}")));
+        if let AlterTableCmd::AlterColumnType {
+            column, type_name, ..
+        } = cmd
+        {
+            out.push(Hit::on(
+                format!("{table}.{column}"),
+                format!("column {column} of {table} changes type to {type_name}"),
+            ));
         }
     }
 }

@@ -12,9 +12,15 @@ pub static RULE: Rule = Rule {
 
 fn check(stmt: &Statement, ctx: &Context, out: &mut Vec<Hit>) {
     for (table, cmd) in existing_table_commands(stmt, ctx) {
-        let AlterTableCmd::AddConstraint(k) = cmd else { continue };
+        let AlterTableCmd::AddConstraint(k) = cmd else {
+            continue;
+        };
         if matches!(k.kind, ConstraintKind::ForeignKey | ConstraintKind::Check) && !k.not_valid {
-            let what = if k.kind == ConstraintKind::ForeignKey { "foreign key" } else { "check constraint" };
+            let what = if k.kind == ConstraintKind::ForeignKey {
+                "foreign key"
+            } else {
+                "check constraint"
+            };
             out.push(Hit::on(table, format!(
                 "{what} {} on {table} is added without NOT VALID: every row is checked under the lock",
                 k.name.as_deref().unwrap_or("")

@@ -12,9 +12,19 @@ pub static RULE: Rule = Rule {
 
 fn check(stmt: &Statement, ctx: &Context, out: &mut Vec<Hit>) {
     if let StatementKind::Dml(d) = &stmt.kind {
-        if matches!(d.kind, DmlKind::Update | DmlKind::Delete) && !d.has_where && !ctx.is_new(&d.table) {
-            let verb = if d.kind == DmlKind::Update { "UPDATE" } else { "DELETE" };
-            out.push(Hit::on(&d.table, format!("{verb} of {} has no WHERE clause", d.table)));
+        if matches!(d.kind, DmlKind::Update | DmlKind::Delete)
+            && !d.has_where
+            && !ctx.is_new(&d.table)
+        {
+            let verb = if d.kind == DmlKind::Update {
+                "UPDATE"
+            } else {
+                "DELETE"
+            };
+            out.push(Hit::on(
+                &d.table,
+                format!("{verb} of {} has no WHERE clause", d.table),
+            ));
         }
     }
 }

@@ -12,8 +12,16 @@ pub static RULE: Rule = Rule {
 
 fn check(stmt: &Statement, ctx: &Context, out: &mut Vec<Hit>) {
     if let StatementKind::Drop(d) = &stmt.kind {
-        if matches!(d.object, ObjectKind::Table | ObjectKind::Schema | ObjectKind::MaterializedView) {
-            out.extend(d.names.iter().filter(|n| !ctx.is_new(n)).map(|n| Hit::on(n, "")));
+        if matches!(
+            d.object,
+            ObjectKind::Table | ObjectKind::Schema | ObjectKind::MaterializedView
+        ) {
+            out.extend(
+                d.names
+                    .iter()
+                    .filter(|n| !ctx.is_new(n))
+                    .map(|n| Hit::on(n, "")),
+            );
         }
     }
 }

@@ -12,6 +12,12 @@ pub static RULE: Rule = Rule {
 
 fn check(_stmt: &Statement, ctx: &Context, out: &mut Vec<Hit>) {
     for name in identifiers::too_long(&ctx.text) {
-        out.push(Hit::on(&name, format!("identifier {name} is {} bytes long; PostgreSQL keeps 63", name.len())));
+        out.push(Hit::on(
+            &name,
+            format!(
+                "identifier {name} is {} bytes long; PostgreSQL keeps 63",
+                name.len()
+            ),
+        ));
     }
 }

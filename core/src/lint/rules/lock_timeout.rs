@@ -15,10 +15,22 @@ fn check(stmt: &Statement, ctx: &Context, out: &mut Vec<Hit>) {
         return;
     }
     if let StatementKind::AlterTable(at) = &stmt.kind {
-        let exclusive = at.commands.iter().any(|c| !matches!(c,
-            AlterTableCmd::ValidateConstraint { .. } | AlterTableCmd::SetStatistics { .. } | AlterTableCmd::AttachPartition { .. }));
+        let exclusive = at.commands.iter().any(|c| {
+            !matches!(
+                c,
+                AlterTableCmd::ValidateConstraint { .. }
+                    | AlterTableCmd::SetStatistics { .. }
+                    | AlterTableCmd::AttachPartition { .. }
+            )
+        });
         if exclusive && !ctx.is_new(&at.table) {
-            out.push(Hit::on(&at.table, format!("ALTER TABLE {} takes ACCESS EXCLUSIVE with no lock_timeout set", at.table)));
+            out.push(Hit::on(
+                &at.table,
+                format!(
+                    "ALTER TABLE {} takes ACCESS EXCLUSIVE with no lock_timeout set",
+                    at.table
+                ),
+            ));
         }
     }
 }

@@ -12,7 +12,9 @@ pub static RULE: Rule = Rule {
 
 fn check(stmt: &Statement, ctx: &Context, out: &mut Vec<Hit>) {
     for (table, cmd) in existing_table_commands(stmt, ctx) {
-        let AlterTableCmd::AddColumn { column, .. } = cmd else { continue };
+        let AlterTableCmd::AddColumn { column, .. } = cmd else {
+            continue;
+        };
         let generated = column.identity || column.generated_stored || column.type_name.is_serial();
         if column.not_null && column.default.is_none() && !generated {
             out.push(Hit::on(format!("{table}.{}", column.name), ""));

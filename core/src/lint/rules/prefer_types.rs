@@ -6,12 +6,18 @@ use crate::lint::{Context, Hit, Rule, Severity};
 
 fn columns(stmt: &Statement) -> Vec<(String, &ColumnDef)> {
     match &stmt.kind {
-        StatementKind::CreateTable(t) => t.columns.iter().map(|c| (format!("{}.{}", t.name, c.name), c)).collect(),
+        StatementKind::CreateTable(t) => t
+            .columns
+            .iter()
+            .map(|c| (format!("{}.{}", t.name, c.name), c))
+            .collect(),
         StatementKind::AlterTable(at) => at
             .commands
             .iter()
             .filter_map(|c| match c {
-                AlterTableCmd::AddColumn { column, .. } => Some((format!("{}.{}", at.table, column.name), column)),
+                AlterTableCmd::AddColumn { column, .. } => {
+                    Some((format!("{}.{}", at.table, column.name), column))
+                }
                 _ => None,
             })
             .collect(),
@@ -31,7 +37,10 @@ macro_rules! type_rule {
                 let pred: fn(&ColumnDef) -> bool = $pred;
                 for (object, c) in columns(stmt) {
                     if pred(c) {
-                        out.push(Hit::on(object, format!(concat!($msg, " ({})"), c.type_name)));
+                        out.push(Hit::on(
+                            object,
+                            format!(concat!($msg, " ({})"), c.type_name),
+                        ));
                     }
                 }
             },
@@ -39,12 +48,28 @@ macro_rules! type_rule {
     };
 }
 
-type_rule!(PREFER_BIGINT, "prefer-bigint", Severity::Warning,
+type_rule!(
+    PREFER_BIGINT,
+    "prefer-bigint",
+    Severity::Warning,
     "integer key columns run out at 2,147,483,647",
     "Changing a key from integer to bigint later rewrites the table and every referencing one.",
     "Use bigint for primary keys and the columns that reference them.",
-    |c| c.type_name.is(&["int4", "int", "integer", "int2", "smallint", "serial", "serial4", "smallserial", "serial2"])
-        && (c.primary_key || c.references.is_some() || c.name == "id" || c.name.ends_with("_id")));
+    |c| c.type_name.is(&[
+        "int4",
+        "int",
+        "integer",
+        "int2",
+        "smallint",
+        "serial",
+        "serial4",
+        "smallserial",
+        "serial2"
+    ]) && (c.primary_key
+        || c.references.is_some()
+        || c.name == "id"
+        || c.name.ends_with("_id"))
+);
 type_rule!(PREFER_IDENTITY, "prefer-identity", Severity::Info,
     "serial columns are better written as identity columns",
     "serial creates a loosely owned sequence with awkward permissions; identity is the SQL standard.",
@@ -55,13 +80,21 @@ type_rule!(PREFER_TEXT, "prefer-text", Severity::Info,
     "Changing the limit later needs ALTER COLUMN TYPE; text with a CHECK (length(col) <= n) changes cheaply.",
     "text, with a CHECK constraint where a limit matters.",
     |c| c.type_name.is(&["varchar", "bpchar"]) && !c.type_name.modifiers.is_empty());
-type_rule!(PREFER_TIMESTAMPTZ, "prefer-timestamptz", Severity::Warning,
+type_rule!(
+    PREFER_TIMESTAMPTZ,
+    "prefer-timestamptz",
+    Severity::Warning,
     "timestamp without time zone loses the offset",
     "Values are interpreted in each session's time zone; instants become ambiguous.",
     "timestamptz (timestamp with time zone).",
-    |c| c.type_name.is(&["timestamp"]));
-type_rule!(PREFER_JSONB, "prefer-jsonb", Severity::Info,
+    |c| c.type_name.is(&["timestamp"])
+);
+type_rule!(
+    PREFER_JSONB,
+    "prefer-jsonb",
+    Severity::Info,
     "json stores text; jsonb is indexed and compared",
     "json has no equality operator and no GIN indexing, and is reparsed on every access.",
     "jsonb.",
-    |c| c.type_name.is(&["json"]));
+    |c| c.type_name.is(&["json"])
+);

@@ -15,12 +15,21 @@ fn check(stmt: &Statement, ctx: &Context, out: &mut Vec<Hit>) {
         if ctx.is_new(&r.target) {
             return;
         }
-        if matches!(r.object, ObjectKind::Table | ObjectKind::Column | ObjectKind::View | ObjectKind::Schema) {
+        if matches!(
+            r.object,
+            ObjectKind::Table | ObjectKind::Column | ObjectKind::View | ObjectKind::Schema
+        ) {
             let old = match &r.sub {
                 Some(c) => format!("{}.{c}", r.target),
                 None => r.target.to_string(),
             };
-            out.push(Hit::on(&old, format!("{old} is renamed to {}: code using the old name breaks", r.new_name)));
+            out.push(Hit::on(
+                &old,
+                format!(
+                    "{old} is renamed to {}: code using the old name breaks",
+                    r.new_name
+                ),
+            ));
         }
     }
 }

@@ -18,12 +18,20 @@ fn check(stmt: &Statement, ctx: &Context, out: &mut Vec<Hit>) {
             }
             out.extend(v.tables.iter().map(|t| Hit::on(t, "")));
         }
-        StatementKind::Cluster(c) => {
-            out.push(Hit::on(c.table.as_ref().map_or("(every clustered table)".into(), |t| t.to_string()), ""))
-        }
+        StatementKind::Cluster(c) => out.push(Hit::on(
+            c.table
+                .as_ref()
+                .map_or("(every clustered table)".into(), |t| t.to_string()),
+            "",
+        )),
         StatementKind::AlterTable(at) if !ctx.is_new(&at.table) => {
             for c in &at.commands {
-                if matches!(c, AlterTableCmd::SetLogged | AlterTableCmd::SetUnlogged | AlterTableCmd::SetTablespace) {
+                if matches!(
+                    c,
+                    AlterTableCmd::SetLogged
+                        | AlterTableCmd::SetUnlogged
+                        | AlterTableCmd::SetTablespace
+                ) {
                     out.push(Hit::on(&at.table, ""));
                 }
             }

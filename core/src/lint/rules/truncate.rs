@@ -12,6 +12,11 @@ pub static RULE: Rule = Rule {
 
 fn check(stmt: &Statement, ctx: &Context, out: &mut Vec<Hit>) {
     if let StatementKind::Truncate { tables } = &stmt.kind {
-        out.extend(tables.iter().filter(|t| !ctx.is_new(t)).map(|t| Hit::on(t, "")));
+        out.extend(
+            tables
+                .iter()
+                .filter(|t| !ctx.is_new(t))
+                .map(|t| Hit::on(t, "")),
+        );
     }
 }
