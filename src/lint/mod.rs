@@ -48,6 +48,11 @@ pub fn load_config() -> Result<Config> {
     Ok(config)
 }
 
+/// Called per statement: a long lint can be cancelled.
+fn check_interrupts() {
+    pgrx::check_for_interrupts!();
+}
+
 /// Lint a script: its findings, or one `syntax-error` finding where the
 /// server's parser stops.
 pub fn lint_text(sql: &str, config: &Config) -> Vec<Finding> {
@@ -78,7 +83,7 @@ pub fn lint_text(sql: &str, config: &Config) -> Vec<Finding> {
             &statements,
             config,
             &mut Context::default(),
-            &mut || pgrx::check_for_interrupts!(),
+            &mut check_interrupts,
         ),
         Err(e) => vec![Finding {
             rule: "syntax-error",
