@@ -28,8 +28,12 @@ fn spi(sql: &str, args: &[pgrx::datum::DatumWithOid]) -> Result<()> {
 /// equal whatever the session's search_path; written as the extension's
 /// owner (no role writes the snapshots directly).
 fn with_snapshot_search_path(work: impl FnOnce() -> Result<()>) -> Result<()> {
-    let _path =
-        crate::security::GucScope::set(&[("search_path", "pg_catalog, confiture, pg_temp")]);
+    // a generic plan, built once per backend: planning the snapshot query
+    // for each migration cost as much as running it
+    let _path = crate::security::GucScope::set(&[
+        ("search_path", "pg_catalog, confiture, pg_temp"),
+        ("plan_cache_mode", "force_generic_plan"),
+    ]);
     crate::security::as_owner(work)
 }
 
