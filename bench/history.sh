@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
 REPS=${REPS:-5}
-bench_cluster history
+# 4,000 CREATE TABLEs in one transaction lock 12,000 relations
+CLUSTER_OPTIONS="-c max_locks_per_transaction=1024" bench_cluster history
 DIR=$BENCH_DIR
 python3 bench/register_corpus.py "$CORPUS/lemmy" 247 > "$DIR/register.sql"
 on=() off=()
@@ -32,17 +33,15 @@ printf "history: lemmy chain with the DDL log and snapshots on %.3f s vs off %.3
     "$(median "${on[@]}")" "$(median "${off[@]}")" "$REPS" "$entries" "$snaps" \
     "$(calc "$(median "${on[@]}") / $(median "${off[@]}")")" "$(calc "$(minimum "${on[@]}") / $(minimum "${off[@]}")")"
 
-# one query string of n statements: psql sends statements joined by \; as one query
-statements() { python3 -c "import sys; print(' \\\\; '.join(f'CREATE TABLE t{i} (id bigint PRIMARY KEY, name text NOT NULL)' for i in range(int(sys.argv[1]))) + ';')" "$1"; }
-statements 1000 > "$DIR/s1000.sql"
-statements 4000 > "$DIR/s4000.sql"
+create_tables_query_string 1000 > "$DIR/s1000.sql"
+create_tables_query_string 4000 > "$DIR/s4000.sql"
 declare -A per
 for mode in off on; do
     for n in 1000 4000; do
         fresh_db b_history_string
         psql -X -q -d b_history_string -c "CHECKPOINT"
         t0=$(now)
-        PGOPTIONS="-c confiture.ddl_log=$mode" psql -X -q -d b_history_string -f "$DIR/s$n.sql" >/dev/null
+        PGOPTIONS="-c confiture.ddl_log=$mode" psql -X -q -v ON_ERROR_STOP=1 -d b_history_string -f "$DIR/s$n.sql" >/dev/null
         t1=$(now)
         per[$mode$n]=$(calc "($t1 - $t0) / $n * 1000")
         logged=$(psql -X -q -At -d b_history_string -c "SELECT count(*) FROM confiture.ddl_log")

@@ -17,6 +17,9 @@ fresh_db() {
 now() { date +%s.%N; }
 calc() { python3 -c "print($1)"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# One query string of N CREATE TABLE statements: psql sends statements
+# joined by \; as one query.
+create_tables_query_string() { python3 -c "import sys; print(' \\\\; '.join(f'CREATE TABLE t{i} (id bigint PRIMARY KEY, name text NOT NULL)' for i in range(int(sys.argv[1]))) + ';')" "$1"; }
 minimum() { printf '%s\n' "$@" | sort -g | head -1; }
 
 # Apply each folder's up.sql with `psql -1 -f`, one transaction per file,

@@ -3,8 +3,10 @@
 # socket inside the project (never a TCP port, never the system cluster).
 #   cluster.sh start <dir>   init (if needed) and start; prints nothing
 #   cluster.sh stop <dir>    stop if running
+# CLUSTER_OPTIONS: more server options for a start, e.g. "-c max_locks_per_transaction=512"
 # Source it to get cluster_start / cluster_stop / cluster_env.
-PGBIN=/usr/lib/postgresql/15/bin
+# CONFITURE_PGBIN: another server build to run, e.g. a private copy with a build under test
+PGBIN=${CONFITURE_PGBIN:-/usr/lib/postgresql/15/bin}
 
 as_postgres() {
     if [ "$(id -un)" = postgres ]; then "$@"; else runuser -u postgres -- "$@"; fi
@@ -25,7 +27,7 @@ cluster_start() {
     fi
     if ! as_postgres "$PGBIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
         as_postgres "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-            -o "-p $port -k $dir -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=40 -c shared_buffers=512MB -c max_wal_size=4GB" \
+            -o "-p $port -k $dir -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=40 -c shared_buffers=512MB -c max_wal_size=4GB ${CLUSTER_OPTIONS:-}" \
             start >/dev/null || { tail -20 "$dir/server.log"; return 1; }
     fi
     export PGHOST="$dir" PGPORT="$port" PGUSER=postgres
