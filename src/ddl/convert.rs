@@ -189,12 +189,43 @@ unsafe fn kind(node: *mut pg_sys::Node) -> StatementKind {
                     or_replace: false,
                 }
             } else {
+                let temporary = !s.into.is_null()
+                    && !(*s.into).rel.is_null()
+                    && (*(*s.into).rel).relpersistence as u8 == b't';
                 K::CreateTable(CreateTable {
                     name,
                     as_select: true,
                     if_not_exists: s.if_not_exists,
+                    temporary,
                     ..Default::default()
                 })
+            }
+        }
+        // SELECT ... INTO t makes a new table t, as CREATE TABLE t AS does
+        NodeTag::T_SelectStmt if !(*(node as *mut pg_sys::SelectStmt)).intoClause.is_null() => {
+            let into = (*(node as *mut pg_sys::SelectStmt)).intoClause;
+            let name = range_var((*into).rel);
+            let temporary = !(*into).rel.is_null() && (*(*into).rel).relpersistence as u8 == b't';
+            K::CreateTable(CreateTable {
+                name,
+                as_select: true,
+                temporary,
+                ..Default::default()
+            })
+        }
+        NodeTag::T_AlterObjectSchemaStmt => {
+            let s = &*(node as *mut pg_sys::AlterObjectSchemaStmt);
+            let name = if !s.relation.is_null() {
+                range_var(s.relation)
+            } else if !s.object.is_null() {
+                object_name(s.object).unwrap_or_default()
+            } else {
+                QualifiedName::default()
+            };
+            K::SetSchema {
+                object: object_kind(s.objectType),
+                name,
+                schema: text(s.newschema).unwrap_or_default(),
             }
         }
         NodeTag::T_AlterTableStmt => {

@@ -82,7 +82,10 @@ pub fn lint_text(sql: &str, config: &Config) -> Vec<Finding> {
             sql,
             &statements,
             config,
-            &mut Context::default(),
+            &mut Context {
+                state: crate::ddl::state::script_state(&statements),
+                ..Default::default()
+            },
             &mut check_interrupts,
         ),
         Err(e) => vec![Finding {

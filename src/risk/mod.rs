@@ -49,7 +49,10 @@ fn rows_of(sql: &str, what: &str) -> Result<Vec<Row>> {
             }]);
         }
     };
-    let mut ctx = Context::default();
+    let mut ctx = Context {
+        state: crate::ddl::state::script_state(&statements),
+        ..Default::default()
+    };
     let mut rows = Vec::with_capacity(statements.len() + 1);
     let mut assessments = Vec::with_capacity(statements.len());
     for (i, stmt) in statements.iter().enumerate() {

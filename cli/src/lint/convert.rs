@@ -161,12 +161,42 @@ fn kind(node: &N) -> StatementKind {
                     or_replace: false,
                 }
             } else {
+                let temporary = s
+                    .into
+                    .as_ref()
+                    .and_then(|i| i.rel.as_ref())
+                    .is_some_and(|r| r.relpersistence == "t");
                 K::CreateTable(CreateTable {
                     name,
                     as_select: true,
                     if_not_exists: s.if_not_exists,
+                    temporary,
                     ..Default::default()
                 })
+            }
+        }
+        // SELECT ... INTO t makes a new table t, as CREATE TABLE t AS does
+        N::SelectStmt(s) if s.into_clause.is_some() => {
+            let rel = s.into_clause.as_ref().and_then(|i| i.rel.as_ref());
+            K::CreateTable(CreateTable {
+                name: range_var(rel),
+                as_select: true,
+                temporary: rel.is_some_and(|r| r.relpersistence == "t"),
+                ..Default::default()
+            })
+        }
+        N::AlterObjectSchemaStmt(s) => {
+            let name = if let Some(rv) = &s.relation {
+                range_var(Some(rv))
+            } else if let Some(o) = &s.object {
+                object_name(o).unwrap_or_default()
+            } else {
+                QualifiedName::default()
+            };
+            K::SetSchema {
+                object: object_kind(s.object_type()),
+                name,
+                schema: s.newschema.clone(),
             }
         }
         N::AlterTableStmt(s) => {

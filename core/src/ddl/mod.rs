@@ -8,6 +8,7 @@
 //! command tag, so nothing is ever dropped on the floor.
 
 pub mod functions;
+pub mod state;
 pub mod table;
 pub mod transaction;
 
@@ -134,6 +135,12 @@ pub enum StatementKind {
     CreateOther {
         object: ObjectKind,
         name: Option<QualifiedName>,
+    },
+    /// `ALTER TABLE|VIEW|TYPE|FUNCTION ... SET SCHEMA s`
+    SetSchema {
+        object: ObjectKind,
+        name: QualifiedName,
+        schema: String,
     },
     /// Anything no rule looks at.
     Other,

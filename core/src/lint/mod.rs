@@ -8,7 +8,8 @@ pub mod identifiers;
 pub mod ignore;
 pub mod rules;
 
-use crate::ddl::{AlterTableCmd, ConstraintKind, QualifiedName, Statement, StatementKind};
+use crate::ddl::state::ScriptState;
+use crate::ddl::{AlterTableCmd, QualifiedName, Statement, StatementKind};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -80,41 +81,51 @@ pub struct Finding {
 /// (in the DDL guard, tables created earlier in the same transaction).
 #[derive(Debug, Clone, Default)]
 pub struct Context {
-    pub created_tables: BTreeSet<String>,
-    /// Columns with a validated `CHECK (col IS NOT NULL)` added earlier.
-    pub not_null_checked: BTreeSet<String>,
+    /// Relations, schemas and columns the script created, following renames.
+    pub state: ScriptState,
+    /// A non-zero `lock_timeout` is in effect.
     pub lock_timeout: bool,
+    /// A non-zero `statement_timeout` is in effect.
+    pub statement_timeout: bool,
     /// Source text of the current statement (for identifier lengths).
     pub text: String,
 }
 
+/// Is a `SET lock_timeout` / `statement_timeout` value a real bound? `0`
+/// (any unit) and `DEFAULT` wait forever.
+pub fn is_timeout(value: Option<&str>) -> bool {
+    let Some(v) = value else { return false };
+    let v = v.trim().to_ascii_lowercase();
+    if v.is_empty() || v == "default" {
+        return false;
+    }
+    let digits: String = v
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    match digits.parse::<f64>() {
+        Ok(n) => n > 0.0,
+        Err(_) => true,
+    }
+}
+
 impl Context {
     pub fn is_new(&self, t: &QualifiedName) -> bool {
-        self.created_tables.contains(&t.name)
+        self.state.is_new(t)
     }
 
     /// Remember what `stmt` did for the statements after it.
     pub fn after(&mut self, stmt: &Statement) {
         match &stmt.kind {
-            StatementKind::CreateTable(t) => {
-                self.created_tables.insert(t.name.name.clone());
-            }
             StatementKind::Set { name, value, .. } if name == "lock_timeout" => {
-                self.lock_timeout = value.as_deref().is_some_and(|v| v != "0");
+                self.lock_timeout = is_timeout(value.as_deref());
             }
-            StatementKind::AlterTable(at) => {
-                for c in &at.commands {
-                    if let AlterTableCmd::AddConstraint(k) = c {
-                        if k.kind == ConstraintKind::Check {
-                            if let Some(col) = &k.checks_not_null {
-                                self.not_null_checked.insert(col.clone());
-                            }
-                        }
-                    }
-                }
+            StatementKind::Set { name, value, .. } if name == "statement_timeout" => {
+                self.statement_timeout = is_timeout(value.as_deref());
             }
             _ => {}
         }
+        self.state.after(stmt);
     }
 }
 
