@@ -388,7 +388,7 @@ fn unreadable_files_are_exit_code_3_and_the_others_still_linted() {
     );
     assert_eq!(o.status.code(), Some(3));
     let doc = json(&o);
-    assert_eq!(rules_of(&o), vec!["drop-table"]);
+    assert_eq!(rules_of(&o), vec!["drop-table", "missing-lock-timeout"]);
     let errors: Vec<&str> = doc["errors"]
         .as_array()
         .unwrap()
@@ -446,7 +446,8 @@ fn ignore_comments_work_as_in_the_server() {
     let f = findings(&o);
     assert_eq!(
         f.iter().map(|f| (f.0.as_str(), f.2)).collect::<Vec<_>>(),
-        vec![("index-not-concurrent", 3)]
+        // missing-lock-timeout is one finding for the script, at its first statement
+        vec![("missing-lock-timeout", 2), ("index-not-concurrent", 3)]
     );
 }
 
@@ -596,12 +597,20 @@ fn standard_input() {
     let o = child.wait_with_output().unwrap();
     assert_eq!(
         findings(&o),
-        vec![(
-            "drop-index-not-concurrent".to_owned(),
-            "<stdin>".to_owned(),
-            1,
-            1
-        )]
+        vec![
+            (
+                "drop-index-not-concurrent".to_owned(),
+                "<stdin>".to_owned(),
+                1,
+                1
+            ),
+            (
+                "missing-lock-timeout".to_owned(),
+                "<stdin>".to_owned(),
+                1,
+                1
+            )
+        ]
     );
 }
 
@@ -725,4 +734,98 @@ fn every_lemmy_file_lints_and_none_is_a_syntax_error_for_postgresql_18() {
             "{rule} {file}:{line}:{column}"
         );
     }
+}
+
+/// (rule, line) of every finding of one SQL file, linted offline as JSON.
+fn lint_one(sql: &str) -> Vec<(String, u64)> {
+    let dir = project(&[("m.sql", sql)]);
+    let o = confiture(dir.path(), &["--format", "json", "m.sql"]);
+    findings(&o).into_iter().map(|f| (f.0, f.2)).collect()
+}
+
+fn has(findings: &[(String, u64)], rule: &str, line: u64) -> bool {
+    findings.iter().any(|(r, l)| r == rule && *l == line)
+}
+
+#[test]
+fn script_state_follows_renames_select_into_schemas_and_if_not_exists() {
+    // copy and swap: the index is on the new copy
+    let f = lint_one(
+        "CREATE TABLE users_new (id bigint PRIMARY KEY, email text);
+DROP TABLE users;
+ALTER TABLE users_new RENAME TO users;
+CREATE INDEX ON users (email);
+ALTER TABLE users RENAME COLUMN email TO mail;
+",
+    );
+    assert!(has(&f, "drop-table", 2), "{f:?}");
+    assert!(
+        !f.iter()
+            .any(|(r, _)| r == "index-not-concurrent" || r == "rename"),
+        "{f:?}"
+    );
+    // renaming an existing table onto a dropped new one: existing
+    let f = lint_one("CREATE TABLE t2 (a int);\nDROP TABLE t2;\nALTER TABLE t RENAME TO t2;\nCREATE INDEX ON t2 (a);\n");
+    assert!(has(&f, "index-not-concurrent", 4), "{f:?}");
+    // SELECT INTO and CREATE TABLE AS make new tables
+    let f = lint_one("SELECT * INTO t_copy FROM t;\nCREATE INDEX ON t_copy (a);\nCREATE TABLE t_c2 AS SELECT * FROM t;\nALTER TABLE t_c2 ADD COLUMN z int NOT NULL;\n");
+    assert!(f.is_empty(), "{f:?}");
+    // schemas: staging.users created does not make public.users new
+    let f = lint_one("CREATE TABLE staging.users (id bigint);\nCREATE INDEX ON users (id);\nCREATE INDEX ON public.users (id);\nCREATE INDEX ON staging.users (id);\n");
+    assert!(
+        has(&f, "index-not-concurrent", 2) && has(&f, "index-not-concurrent", 3),
+        "{f:?}"
+    );
+    assert!(!has(&f, "index-not-concurrent", 4), "{f:?}");
+    // offline, IF NOT EXISTS may name a table holding data
+    let f = lint_one("CREATE TABLE IF NOT EXISTS t (id bigint PRIMARY KEY);\nDROP TABLE t;\n");
+    assert!(has(&f, "drop-table", 2), "{f:?}");
+    // columns: one added by the script can be renamed and dropped
+    let f = lint_one("SET lock_timeout = '5s';\nALTER TABLE t ADD COLUMN tmp int;\nALTER TABLE t RENAME COLUMN tmp TO tmp2;\nALTER TABLE t DROP COLUMN tmp2;\n");
+    assert!(f.is_empty(), "{f:?}");
+}
+
+#[test]
+fn missing_lock_timeout_covers_every_blocking_statement_once_per_script() {
+    let sql = "ALTER TABLE t ADD COLUMN c int;
+DROP TABLE u;
+DROP INDEX u_idx;
+TRUNCATE v;
+ALTER TABLE w RENAME TO w2;
+DROP TRIGGER trg ON x;
+ALTER TRIGGER trg2 ON x RENAME TO trg3;
+LOCK TABLE y;
+ALTER TABLE z SET (autovacuum_enabled = false);
+";
+    let dir = project(&[("m.sql", sql)]);
+    let o = confiture(dir.path(), &["--format", "json", "m.sql"]);
+    let all = json(&o)["findings"].as_array().unwrap().clone();
+    let lt: Vec<&Value> = all
+        .iter()
+        .filter(|f| f["rule"] == "missing-lock-timeout")
+        .collect();
+    assert_eq!(lt.len(), 1, "{all:?}");
+    let m = lt[0]["message"].as_str().unwrap();
+    for needle in [
+        "8 statements",
+        "line 1 ALTER TABLE t",
+        "line 2 DROP TABLE u",
+        "line 3 DROP INDEX u_idx",
+        "line 4 TRUNCATE TABLE v",
+        "line 5 ALTER TABLE w",
+        "line 6 DROP TRIGGER x",
+        "line 7 ALTER TRIGGER x",
+        "line 8 LOCK TABLE y",
+    ] {
+        assert!(m.contains(needle), "{needle}: {m}");
+    }
+    assert!(
+        !m.contains("line 9"),
+        "SHARE UPDATE EXCLUSIVE blocks nobody: {m}"
+    );
+    // a zero lock_timeout waits forever; a real one silences it
+    let f = lint_one("SET lock_timeout = 0;\nDROP TABLE u;\n");
+    assert!(has(&f, "missing-lock-timeout", 2), "{f:?}");
+    let f = lint_one("SET lock_timeout = '2s';\nDROP TABLE u;\nTRUNCATE v;\n");
+    assert!(!f.iter().any(|(r, _)| r == "missing-lock-timeout"), "{f:?}");
 }

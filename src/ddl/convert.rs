@@ -213,6 +213,17 @@ unsafe fn kind(node: *mut pg_sys::Node) -> StatementKind {
                 ..Default::default()
             })
         }
+        NodeTag::T_LockStmt => {
+            let s = &*(node as *mut pg_sys::LockStmt);
+            K::Lock {
+                tables: nodes(s.relations)
+                    .into_iter()
+                    .filter(|n| (**n).type_ == NodeTag::T_RangeVar)
+                    .map(|n| range_var(n as *mut pg_sys::RangeVar))
+                    .collect(),
+                mode: lock_mode_name(s.mode).to_owned(),
+            }
+        }
         NodeTag::T_AlterObjectSchemaStmt => {
             let s = &*(node as *mut pg_sys::AlterObjectSchemaStmt);
             let name = if !s.relation.is_null() {
@@ -571,6 +582,65 @@ unsafe fn alter_table_cmd(c: &pg_sys::AlterTableCmd) -> AlterTableCmd {
                 }
             }
         }
+        A::AT_SetRelOptions | A::AT_ResetRelOptions => T::SetOptions {
+            options: nodes(def as *mut pg_sys::List)
+                .into_iter()
+                .filter(|n| (**n).type_ == NodeTag::T_DefElem)
+                .filter_map(|n| {
+                    let d = n as *mut pg_sys::DefElem;
+                    let name = text((*d).defname)?;
+                    Some(match text((*d).defnamespace) {
+                        Some(ns) => format!("{ns}.{name}"),
+                        None => name,
+                    })
+                })
+                .collect(),
+            reset: c.subtype == A::AT_ResetRelOptions,
+        },
+        A::AT_SetOptions | A::AT_ResetOptions => T::SetColumnOptions { column: name },
+        A::AT_SetStorage | A::AT_SetCompression => T::SetStorage { column: name },
+        A::AT_ClusterOn => T::ClusterOn { index: Some(name) },
+        A::AT_DropCluster => T::ClusterOn { index: None },
+        A::AT_EnableTrig | A::AT_EnableAlwaysTrig | A::AT_EnableReplicaTrig => T::Trigger {
+            enable: true,
+            name: Some(name),
+        },
+        A::AT_EnableTrigAll | A::AT_EnableTrigUser => T::Trigger {
+            enable: true,
+            name: None,
+        },
+        A::AT_DisableTrig => T::Trigger {
+            enable: false,
+            name: Some(name),
+        },
+        A::AT_DisableTrigAll | A::AT_DisableTrigUser => T::Trigger {
+            enable: false,
+            name: None,
+        },
+        A::AT_EnableRule | A::AT_EnableAlwaysRule | A::AT_EnableReplicaRule => {
+            T::Rule { enable: true }
+        }
+        A::AT_DisableRule => T::Rule { enable: false },
+        A::AT_EnableRowSecurity
+        | A::AT_DisableRowSecurity
+        | A::AT_ForceRowSecurity
+        | A::AT_NoForceRowSecurity => T::RowSecurity,
+        A::AT_AddInherit | A::AT_DropInherit if is(NodeTag::T_RangeVar) => T::Inherit {
+            parent: range_var(def as *mut pg_sys::RangeVar),
+            add: c.subtype == A::AT_AddInherit,
+        },
+        A::AT_ChangeOwner => T::Owner,
+        A::AT_ReplicaIdentity => T::ReplicaIdentity,
+        A::AT_AddIdentity | A::AT_SetIdentity | A::AT_DropIdentity => T::Identity { column: name },
+        A::AT_AlterConstraint => T::AlterConstraint {
+            name: if is(NodeTag::T_Constraint) {
+                text((*(def as *mut pg_sys::Constraint)).conname).unwrap_or_default()
+            } else {
+                name
+            },
+        },
+        A::AT_SetAccessMethod => T::SetAccessMethod,
+        A::AT_DropExpression => T::DropExpression { column: name },
         other => T::Other(format!("subcommand {other}")),
     }
 }

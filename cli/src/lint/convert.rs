@@ -185,6 +185,17 @@ fn kind(node: &N) -> StatementKind {
                 ..Default::default()
             })
         }
+        N::LockStmt(s) => K::Lock {
+            tables: s
+                .relations
+                .iter()
+                .filter_map(|n| match &n.node {
+                    Some(N::RangeVar(rv)) => Some(range_var(Some(rv))),
+                    _ => None,
+                })
+                .collect(),
+            mode: lock_mode_name(s.mode).to_owned(),
+        },
         N::AlterObjectSchemaStmt(s) => {
             let name = if let Some(rv) = &s.relation {
                 range_var(Some(rv))
@@ -484,6 +495,67 @@ fn alter_table_cmd(c: &pb::AlterTableCmd) -> AlterTableCmd {
             partition: range_var(p.name.as_ref()),
             concurrently: p.concurrent,
         },
+        (A::AtSetRelOptions | A::AtResetRelOptions, Some(N::List(l))) => T::SetOptions {
+            options: def_elems(&l.items)
+                .map(|d| {
+                    if d.defnamespace.is_empty() {
+                        d.defname.clone()
+                    } else {
+                        format!("{}.{}", d.defnamespace, d.defname)
+                    }
+                })
+                .collect(),
+            reset: c.subtype() == A::AtResetRelOptions,
+        },
+        (A::AtSetOptions | A::AtResetOptions, _) => T::SetColumnOptions { column: name },
+        (A::AtSetStorage | A::AtSetCompression, _) => T::SetStorage { column: name },
+        (A::AtClusterOn, _) => T::ClusterOn { index: Some(name) },
+        (A::AtDropCluster, _) => T::ClusterOn { index: None },
+        (A::AtEnableTrig | A::AtEnableAlwaysTrig | A::AtEnableReplicaTrig, _) => T::Trigger {
+            enable: true,
+            name: Some(name),
+        },
+        (A::AtEnableTrigAll | A::AtEnableTrigUser, _) => T::Trigger {
+            enable: true,
+            name: None,
+        },
+        (A::AtDisableTrig, _) => T::Trigger {
+            enable: false,
+            name: Some(name),
+        },
+        (A::AtDisableTrigAll | A::AtDisableTrigUser, _) => T::Trigger {
+            enable: false,
+            name: None,
+        },
+        (A::AtEnableRule | A::AtEnableAlwaysRule | A::AtEnableReplicaRule, _) => {
+            T::Rule { enable: true }
+        }
+        (A::AtDisableRule, _) => T::Rule { enable: false },
+        (
+            A::AtEnableRowSecurity
+            | A::AtDisableRowSecurity
+            | A::AtForceRowSecurity
+            | A::AtNoForceRowSecurity,
+            _,
+        ) => T::RowSecurity,
+        (A::AtAddInherit | A::AtDropInherit, Some(N::RangeVar(rv))) => T::Inherit {
+            parent: range_var(Some(rv)),
+            add: c.subtype() == A::AtAddInherit,
+        },
+        (A::AtChangeOwner, _) => T::Owner,
+        (A::AtReplicaIdentity, _) => T::ReplicaIdentity,
+        (A::AtAddIdentity | A::AtSetIdentity | A::AtDropIdentity, _) => {
+            T::Identity { column: name }
+        }
+        (A::AtAlterConstraint, def) => T::AlterConstraint {
+            name: match def {
+                Some(N::Constraint(k)) => k.conname.clone(),
+                Some(N::AtalterConstraint(k)) => k.conname.clone(),
+                _ => name,
+            },
+        },
+        (A::AtSetAccessMethod, _) => T::SetAccessMethod,
+        (A::AtDropExpression, _) => T::DropExpression { column: name },
         // the server names the subcommand by its number; the name says more
         (other, _) => T::Other(format!("subcommand {}", other.as_str_name())),
     }
@@ -988,7 +1060,21 @@ mod tests {
                 "CREATE TABLE AS",
                 |k| matches!(k, K::CreateTable(t) if t.as_select && t.name.name == "c"),
             ),
-            ("SELECT 1 INTO c", "SELECT", |k| matches!(k, K::Other)),
+            (
+                "SELECT 1 INTO c",
+                "SELECT",
+                |k| matches!(k, K::CreateTable(t) if t.as_select && t.name.name == "c"),
+            ),
+            (
+                "LOCK TABLE t IN SHARE MODE",
+                "LOCK TABLE",
+                |k| matches!(k, K::Lock { tables, mode } if tables.len() == 1 && mode == "ShareLock"),
+            ),
+            (
+                "ALTER TABLE s.t SET SCHEMA u",
+                "ALTER TABLE",
+                |k| matches!(k, K::SetSchema { object: ObjectKind::Table, name, schema } if name.name == "t" && schema == "u"),
+            ),
             (
                 "CREATE MATERIALIZED VIEW m AS SELECT 1",
                 "CREATE MATERIALIZED VIEW",
@@ -1200,7 +1286,13 @@ mod tests {
         assert!(
             matches!(&c[14], T::AddConstraint(k) if k.kind == ConstraintKind::PrimaryKey && k.columns == vec!["id".to_string()])
         );
-        assert_eq!(c[15], T::Other("subcommand AT_SetRelOptions".into()));
+        assert_eq!(
+            c[15],
+            T::SetOptions {
+                options: vec!["fillfactor".into()],
+                reset: false
+            }
+        );
         assert!(matches!(&c[16], T::AddColumn { column, .. } if column.identity));
         assert!(matches!(&c[17], T::AddColumn { column, .. } if column.generated_stored));
         // partitions

@@ -45,6 +45,20 @@ impl std::fmt::Display for QualifiedName {
     }
 }
 
+/// pg_locks' name of lock mode `n` (1 = AccessShareLock ... 8 = AccessExclusiveLock).
+pub fn lock_mode_name(n: i32) -> &'static str {
+    match n {
+        1 => "AccessShareLock",
+        2 => "RowShareLock",
+        3 => "RowExclusiveLock",
+        4 => "ShareUpdateExclusiveLock",
+        5 => "ShareLock",
+        6 => "ShareRowExclusiveLock",
+        7 => "ExclusiveLock",
+        _ => "AccessExclusiveLock",
+    }
+}
+
 impl Statement {
     /// The existing tables the statement works on (for deciding whether
     /// they were created in the same transaction).
@@ -55,6 +69,7 @@ impl Statement {
             StatementKind::Rename(r) => vec![r.target.clone()],
             StatementKind::Dml(d) => vec![d.table.clone()],
             StatementKind::Truncate { tables } => tables.clone(),
+            StatementKind::Lock { tables, .. } => tables.clone(),
             StatementKind::Drop(d) => d.names.clone(),
             _ => Vec::new(),
         }
@@ -135,6 +150,11 @@ pub enum StatementKind {
     CreateOther {
         object: ObjectKind,
         name: Option<QualifiedName>,
+    },
+    /// `LOCK [TABLE] t, ... [IN mode MODE]`; `mode` as pg_locks names it.
+    Lock {
+        tables: Vec<QualifiedName>,
+        mode: String,
     },
     /// `ALTER TABLE|VIEW|TYPE|FUNCTION ... SET SCHEMA s`
     SetSchema {

@@ -175,6 +175,57 @@ pub enum AlterTableCmd {
     SetStatistics {
         column: String,
     },
+    /// `SET (...)` / `RESET (...)` storage parameters, by name.
+    SetOptions {
+        options: Vec<String>,
+        reset: bool,
+    },
+    /// `ALTER COLUMN c SET (n_distinct = ...)` / `RESET (...)`.
+    SetColumnOptions {
+        column: String,
+    },
+    /// `ALTER COLUMN c SET STORAGE ...` / `SET COMPRESSION ...`.
+    SetStorage {
+        column: String,
+    },
+    /// `CLUSTER ON index` (`Some`) / `SET WITHOUT CLUSTER` (`None`).
+    ClusterOn {
+        index: Option<String>,
+    },
+    /// `ENABLE` / `DISABLE [ALWAYS | REPLICA] TRIGGER name | ALL | USER`.
+    Trigger {
+        enable: bool,
+        name: Option<String>,
+    },
+    /// `ENABLE` / `DISABLE [ALWAYS | REPLICA] RULE`.
+    Rule {
+        enable: bool,
+    },
+    /// `ENABLE` / `DISABLE` / `[NO] FORCE ROW LEVEL SECURITY`.
+    RowSecurity,
+    /// `INHERIT parent` / `NO INHERIT parent`.
+    Inherit {
+        parent: QualifiedName,
+        add: bool,
+    },
+    /// `OWNER TO role`
+    Owner,
+    /// `REPLICA IDENTITY ...`
+    ReplicaIdentity,
+    /// `ALTER COLUMN c ADD | SET | DROP IDENTITY`
+    Identity {
+        column: String,
+    },
+    /// `ALTER CONSTRAINT name [NOT] DEFERRABLE`
+    AlterConstraint {
+        name: String,
+    },
+    /// `SET ACCESS METHOD`
+    SetAccessMethod,
+    /// `ALTER COLUMN c DROP EXPRESSION`
+    DropExpression {
+        column: String,
+    },
     /// Anything else, by the server's subcommand name.
     Other(String),
 }

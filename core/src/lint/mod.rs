@@ -200,6 +200,7 @@ pub fn lint_with_progress(
         }
         ctx.after(stmt);
     }
+    rules::lock_timeout::merge(&mut out);
     out
 }
 

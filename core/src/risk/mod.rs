@@ -603,7 +603,8 @@ fn alter(a: &mut Assessment, table: &QualifiedName, cmd: &AlterTableCmd, ctx: &C
                 "ALTER TABLE {table} ALTER COLUMN {column} SET STATISTICS -1"
             ));
         }
-        C::Other(_) => a.lock(ACCESS_EXCLUSIVE, table, ctx),
+        // every other subcommand: the lock PostgreSQL takes for it
+        _ => a.lock(locks::alter_lock(cmd), table, ctx),
     }
 }
 

@@ -10,7 +10,7 @@ mod drop_index_not_concurrent;
 mod drop_table;
 mod identifier_too_long;
 mod index_not_concurrent;
-mod lock_timeout;
+pub mod lock_timeout;
 mod not_null_without_default;
 mod prefer_types;
 mod rename;
