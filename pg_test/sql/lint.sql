@@ -34,9 +34,12 @@ INSERT INTO cases VALUES
  ('table-rewrite', 'CLUSTER t USING t_pkey', 'ANALYZE t'),
  ('table-rewrite', 'ALTER TABLE t SET UNLOGGED', 'ALTER TABLE t SET (fillfactor = 90)'),
  ('missing-lock-timeout', 'ALTER TABLE t ADD COLUMN x int', 'SET lock_timeout = ''5s''; ALTER TABLE t ADD COLUMN x int'),
+ ('missing-lock-timeout', 'SET lock_timeout = 0; DROP TABLE t', 'SET lock_timeout = ''5s''; DROP TABLE t'),
+ ('missing-lock-timeout', 'TRUNCATE t', 'ALTER TABLE t SET (autovacuum_enabled = false)'),
  ('prefer-bigint', 'CREATE TABLE n (id int PRIMARY KEY)', 'CREATE TABLE n (id bigint PRIMARY KEY)'),
  ('prefer-identity', 'CREATE TABLE n (id bigserial PRIMARY KEY)', 'CREATE TABLE n (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY)'),
- ('prefer-text', 'CREATE TABLE n (name varchar(100))', 'CREATE TABLE n (name text)'),
+ ('prefer-text', 'CREATE TABLE n (name varchar(100))', 'CREATE TABLE n (name char(1))'),
+ ('ban-char-field', 'CREATE TABLE n (code char(2))', 'CREATE TABLE n (code varchar(2))'),
  ('prefer-timestamptz', 'CREATE TABLE n (at timestamp)', 'CREATE TABLE n (at timestamptz)'),
  ('prefer-jsonb', 'ALTER TABLE t ADD COLUMN doc json', 'ALTER TABLE t ADD COLUMN doc jsonb'),
  ('identifier-too-long', 'CREATE TABLE ' || repeat('x', 64) || ' (a int)', 'CREATE TABLE ' || repeat('x', 63) || ' (a int)'),
@@ -58,6 +61,80 @@ CREATE TABLE w_orders (id bigint PRIMARY KEY, total numeric);
 CREATE INDEX ON w_orders (total);  -- new table: not a risk
   ALTER TABLE t ADD COLUMN seen timestamptz DEFAULT clock_timestamp();
 $$);
+
+-- What the script did is followed statement by statement. Copy and swap:
+-- the index is built on the new copy, only the DROP of the old table counts.
+SELECT rule, object, line FROM confiture.lint($$
+CREATE TABLE t_new (id bigint PRIMARY KEY, a int);
+DROP TABLE t;
+ALTER TABLE t_new RENAME TO t;
+CREATE INDEX ON t (a);
+ALTER TABLE t RENAME COLUMN a TO a2;
+$$) WHERE rule <> 'missing-lock-timeout';
+-- renaming an existing table onto a name the script dropped: it is not new
+SELECT rule, object, line FROM confiture.lint($$
+CREATE TABLE t2 (a int);
+DROP TABLE t2;
+ALTER TABLE t RENAME TO t2;
+CREATE INDEX ON t2 (a);
+$$) WHERE rule = 'index-not-concurrent';
+-- SELECT ... INTO and CREATE TABLE ... AS make new tables
+SELECT rule, object, line FROM confiture.lint($$
+SELECT * INTO t_copy FROM t;
+CREATE INDEX ON t_copy (a);
+CREATE TABLE t_copy2 AS SELECT * FROM t;
+ALTER TABLE t_copy2 ADD COLUMN z int NOT NULL;
+$$);
+-- names resolve as the server resolves them: staging.t is not public.t
+CREATE SCHEMA staging;
+SELECT rule, object, line FROM confiture.lint($$
+CREATE TABLE staging.t (id bigint);
+CREATE INDEX ON t (a);
+CREATE INDEX ON public.t (a);
+CREATE INDEX ON staging.t (id);
+$$) WHERE rule = 'index-not-concurrent';
+-- ... and unqualified names follow the search_path
+SET search_path = staging, public;
+SELECT rule, object, line FROM confiture.lint($$
+CREATE TABLE r (id bigint);
+CREATE INDEX ON r (id);
+CREATE INDEX ON public.r (id);
+$$) WHERE rule = 'index-not-concurrent';
+RESET search_path;
+-- CREATE TABLE IF NOT EXISTS of a table that exists creates nothing: the
+-- catalog says so (offline, confiture lint takes it as existing)
+SELECT rule, object, line FROM confiture.lint($$
+CREATE TABLE IF NOT EXISTS t (id bigint PRIMARY KEY);
+DROP TABLE t;
+CREATE TABLE IF NOT EXISTS brand_new (id bigint PRIMARY KEY);
+DROP TABLE brand_new;
+$$) WHERE rule = 'drop-table';
+-- a column the script added can be renamed and dropped
+SELECT rule, object, line FROM confiture.lint($$
+ALTER TABLE t ADD COLUMN tmp int;
+ALTER TABLE t RENAME COLUMN tmp TO tmp2;
+ALTER TABLE t DROP COLUMN tmp2;
+$$) WHERE rule IN ('rename', 'drop-column');
+
+-- missing-lock-timeout: once per script, naming every statement it covers
+-- (lock_timeout = 0 waits forever: not a timeout)
+SELECT rule, object, line, message FROM confiture.lint($$
+SET lock_timeout = 0;
+ALTER TABLE t ADD COLUMN c int;
+DROP TABLE r;
+DROP INDEX t_a_idx;
+TRUNCATE t;
+ALTER TABLE t RENAME TO t3;
+DROP TRIGGER trg ON t;
+ALTER TRIGGER trg2 ON t RENAME TO trg3;
+LOCK TABLE t;
+ALTER TABLE t SET (autovacuum_enabled = false);
+$$) WHERE rule = 'missing-lock-timeout';
+
+-- the parser's own NOTICE about the long name does not reach the client
+SET client_min_messages = notice;
+SELECT rule FROM confiture.lint('CREATE TABLE ' || repeat('y', 70) || ' (a int)');
+SET client_min_messages = warning;
 
 -- SQL the server cannot parse is one finding, with its position.
 SELECT rule, line, "column", message FROM confiture.lint(E'SELECT 1;\nSELECT * FROM (SELECT 1);');
@@ -115,6 +192,21 @@ BEGIN;
 CREATE TABLE fresh (id bigint PRIMARY KEY, a int);
 ALTER TABLE fresh ADD COLUMN token uuid DEFAULT gen_random_uuid();
 COMMIT;
+-- the guard follows renames within the transaction: the swapped-in copy is new
+BEGIN;
+CREATE TABLE g_new (id bigint PRIMARY KEY);
+ALTER TABLE g_new RENAME TO g_swapped;
+ALTER TABLE g_swapped ADD COLUMN token uuid DEFAULT gen_random_uuid();
+COMMIT;
+-- ... and asks the catalog about IF NOT EXISTS: t exists, so it is not new
+BEGIN;
+CREATE TABLE IF NOT EXISTS t (id bigint PRIMARY KEY);
+ALTER TABLE t ADD COLUMN token uuid DEFAULT gen_random_uuid();   -- rejected
+ROLLBACK;
+-- info findings are a NOTICE, not a WARNING
+SET client_min_messages = notice;
+CREATE TABLE info_only (id bigserial PRIMARY KEY);
+SET client_min_messages = warning;
 -- ignore comments work in the guard (psql drops -- comments, so a /* */ one here)
 /* confiture:ignore volatile-default */ ALTER TABLE t ADD COLUMN token uuid DEFAULT gen_random_uuid();
 -- migrations follow the same mode
@@ -130,4 +222,5 @@ SELECT count(*) FROM confiture.lint('');
 
 DROP EXTENSION confiture;
 DROP SCHEMA app CASCADE;
-DROP TABLE t, r, cases, fresh;
+DROP TABLE t, r, cases, fresh, g_swapped, info_only;
+DROP SCHEMA staging;

@@ -185,7 +185,7 @@ fn report(mode: LintMode, tag: &str, findings: &[Finding]) {
             ))
             .raise();
     }
-    Error::new(
+    let e = Error::new(
         Kind::LintViolation,
         format!(
             "confiture lint: {} finding(s) in {tag}{where_}",
@@ -193,6 +193,11 @@ fn report(mode: LintMode, tag: &str, findings: &[Finding]) {
         ),
     )
     .detail(lines.join("\n"))
-    .hint(hints.join(" "))
-    .warn();
+    .hint(hints.join(" "));
+    // info findings are information, not a warning
+    if findings.iter().all(|f| f.severity == Severity::Info) {
+        e.notice()
+    } else {
+        e.warn()
+    }
 }

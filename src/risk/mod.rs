@@ -232,6 +232,7 @@ fn lock_facts() -> TableIterator<
         name!(example, String),
         name!(lock, String),
         name!(rewrites, bool),
+        name!(relation, String),
     ),
 > {
     TableIterator::new(FACTS.iter().map(|f| {
@@ -240,6 +241,7 @@ fn lock_facts() -> TableIterator<
             f.example.into(),
             f.lock.into(),
             f.rewrites,
+            f.relation.into(),
         )
     }))
 }

@@ -142,6 +142,26 @@ pub const NOTHING_TO_UNDO: &str = "nothing to undo";
 
 /// Assess one statement; `ctx` knows what earlier statements did.
 pub fn assess(stmt: &Statement, ctx: &Context) -> Assessment {
+    let mut a = assess_kind(stmt, ctx);
+    // the lock facts cover statements the arms below do not lock
+    // (LOCK, triggers, SET SCHEMA, REINDEX, foreign keys of CREATE TABLE ...)
+    for (t, mode) in locks::statement_locks(stmt) {
+        a.lock(mode, &t, ctx);
+    }
+    if let StatementKind::CreateTable(t) = &stmt.kind {
+        let refs = t
+            .columns
+            .iter()
+            .filter_map(|c| c.references.as_ref())
+            .chain(t.constraints.iter().filter_map(|k| k.references.as_ref()));
+        for r in refs {
+            a.lock(locks::SHARE_ROW_EXCLUSIVE, r, ctx);
+        }
+    }
+    a
+}
+
+fn assess_kind(stmt: &Statement, ctx: &Context) -> Assessment {
     let mut a = Assessment::new();
     use StatementKind as K;
     match &stmt.kind {

@@ -40,6 +40,7 @@ pub static ALL: &[&Rule] = &[
     &prefer_types::PREFER_BIGINT,
     &prefer_types::PREFER_IDENTITY,
     &prefer_types::PREFER_TEXT,
+    &prefer_types::BAN_CHAR_FIELD,
     &prefer_types::PREFER_TIMESTAMPTZ,
     &prefer_types::PREFER_JSONB,
     &identifier_too_long::RULE,
