@@ -512,7 +512,10 @@ fn psql_scripts_with_meta_commands_wrapper_and_variables() {
         (Some(5), Some(1))
     );
     // outside a transaction CONCURRENTLY is fine
-    let dir = project(&[("m.sql", "CREATE INDEX CONCURRENTLY i ON t (a);\n")]);
+    let dir = project(&[(
+        "m.sql",
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a);\n",
+    )]);
     assert!(
         rules_of(&confiture(dir.path(), &["--format", "json", "m.sql"]))
             .contains(&"non-transactional".to_owned())

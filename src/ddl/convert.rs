@@ -307,7 +307,10 @@ unsafe fn kind(node: *mut pg_sys::Node) -> StatementKind {
                 .filter(|n| (**n).type_ == NodeTag::T_RangeVar)
                 .map(|n| range_var(n as *mut pg_sys::RangeVar))
                 .collect();
-            K::Truncate { tables }
+            K::Truncate {
+                tables,
+                cascade: s.behavior == pg_sys::DropBehavior::DROP_CASCADE,
+            }
         }
         NodeTag::T_CreateFunctionStmt => {
             let s = &*(node as *mut pg_sys::CreateFunctionStmt);
@@ -375,6 +378,37 @@ unsafe fn kind(node: *mut pg_sys::Node) -> StatementKind {
             K::CreateOther {
                 object: ObjectKind::Schema,
                 name: text(s.schemaname).map(|n| QualifiedName::unqualified(&n)),
+            }
+        }
+        NodeTag::T_AlterEnumStmt
+            if !(*(node as *mut pg_sys::AlterEnumStmt)).newVal.is_null()
+                && (*(node as *mut pg_sys::AlterEnumStmt)).oldVal.is_null() =>
+        {
+            let s = &*(node as *mut pg_sys::AlterEnumStmt);
+            K::AddEnumValue {
+                type_name: dotted_name(s.typeName).unwrap_or_default(),
+                value: text(s.newVal).unwrap_or_default(),
+                positioned: !s.newValNeighbor.is_null(),
+            }
+        }
+        NodeTag::T_CreateDomainStmt
+            if !(*(node as *mut pg_sys::CreateDomainStmt))
+                .constraints
+                .is_null() =>
+        {
+            let s = &*(node as *mut pg_sys::CreateDomainStmt);
+            K::DomainConstraint {
+                name: dotted_name(s.domainname).unwrap_or_default(),
+                create: true,
+            }
+        }
+        NodeTag::T_AlterDomainStmt
+            if (*(node as *mut pg_sys::AlterDomainStmt)).subtype as u8 == b'C' =>
+        {
+            let s = &*(node as *mut pg_sys::AlterDomainStmt);
+            K::DomainConstraint {
+                name: dotted_name(s.typeName).unwrap_or_default(),
+                create: false,
             }
         }
         NodeTag::T_CreateSeqStmt

@@ -26,8 +26,14 @@ pub fn load_config() -> Result<Config> {
             &[],
         )? {
             let rule: String = r.get(1)?.unwrap_or_default();
-            if r.get::<bool>(2)? == Some(false) {
-                config.disabled.insert(rule.clone());
+            match r.get::<bool>(2)? {
+                Some(false) => {
+                    config.disabled.insert(rule.clone());
+                }
+                Some(true) => {
+                    config.enabled.insert(rule.clone());
+                }
+                None => {}
             }
             if let Some(s) = r.get::<String>(3)?.as_deref().and_then(Severity::parse) {
                 config.severities.push((rule, s));
@@ -174,7 +180,7 @@ fn lint_rules() -> Result<
                 "migration".to_owned(),
                 r.severity.as_str().to_owned(),
                 effective(r.id, r.severity),
-                !config.disabled.contains(r.id),
+                config.is_enabled(r.id),
                 r.message.to_owned(),
                 Some(r.why.to_owned()),
                 r.alternative.to_owned(),
@@ -187,7 +193,7 @@ fn lint_rules() -> Result<
             "catalog".to_owned(),
             r.severity.as_str().to_owned(),
             effective(r.id, r.severity),
-            !config.disabled.contains(r.id),
+            config.is_enabled(r.id),
             r.message.to_owned(),
             None,
             r.alternative.to_owned(),

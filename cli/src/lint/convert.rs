@@ -269,6 +269,7 @@ fn kind(node: &N) -> StatementKind {
                     _ => None,
                 })
                 .collect(),
+            cascade: s.behavior() == pb::DropBehavior::DropCascade,
         },
         N::CreateFunctionStmt(s) => {
             let mut f = CreateFunction {
@@ -315,6 +316,19 @@ fn kind(node: &N) -> StatementKind {
         N::CreateSchemaStmt(s) => K::CreateOther {
             object: ObjectKind::Schema,
             name: text(&s.schemaname).map(|n| QualifiedName::unqualified(&n)),
+        },
+        N::AlterEnumStmt(s) if !s.new_val.is_empty() && s.old_val.is_empty() => K::AddEnumValue {
+            type_name: dotted_name(&s.type_name).unwrap_or_default(),
+            value: s.new_val.clone(),
+            positioned: !s.new_val_neighbor.is_empty(),
+        },
+        N::CreateDomainStmt(s) if !s.constraints.is_empty() => K::DomainConstraint {
+            name: dotted_name(&s.domainname).unwrap_or_default(),
+            create: true,
+        },
+        N::AlterDomainStmt(s) if s.subtype == "C" => K::DomainConstraint {
+            name: dotted_name(&s.type_name).unwrap_or_default(),
+            create: false,
         },
         N::CreateSeqStmt(_)
         | N::CompositeTypeStmt(_)
@@ -1160,7 +1174,7 @@ mod tests {
             (
                 "TRUNCATE a, s.b",
                 "TRUNCATE TABLE",
-                |k| matches!(k, K::Truncate { tables } if tables.len() == 2),
+                |k| matches!(k, K::Truncate { tables, .. } if tables.len() == 2),
             ),
             (
                 "CREATE PROCEDURE p() SECURITY INVOKER LANGUAGE sql AS 'SELECT 1'",

@@ -68,7 +68,7 @@ impl Statement {
             StatementKind::AlterTable(at) => vec![at.table.clone()],
             StatementKind::Rename(r) => vec![r.target.clone()],
             StatementKind::Dml(d) => vec![d.table.clone()],
-            StatementKind::Truncate { tables } => tables.clone(),
+            StatementKind::Truncate { tables, .. } => tables.clone(),
             StatementKind::Lock { tables, .. } => tables.clone(),
             StatementKind::Drop(d) => d.names.clone(),
             _ => Vec::new(),
@@ -124,6 +124,18 @@ pub enum StatementKind {
     Dml(Dml),
     Truncate {
         tables: Vec<QualifiedName>,
+        cascade: bool,
+    },
+    /// `ALTER TYPE t ADD VALUE v [BEFORE | AFTER w]`; `positioned` with BEFORE/AFTER.
+    AddEnumValue {
+        type_name: QualifiedName,
+        value: String,
+        positioned: bool,
+    },
+    /// `CREATE DOMAIN ... CHECK (...)` (`create`) or `ALTER DOMAIN ... ADD CONSTRAINT`.
+    DomainConstraint {
+        name: QualifiedName,
+        create: bool,
     },
     CreateFunction(CreateFunction),
     /// `SET [LOCAL] name = value` (`lock_timeout`, `statement_timeout` ...).

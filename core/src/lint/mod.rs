@@ -9,7 +9,7 @@ pub mod ignore;
 pub mod rules;
 
 use crate::ddl::state::ScriptState;
-use crate::ddl::{AlterTableCmd, QualifiedName, Statement, StatementKind};
+use crate::ddl::{AlterTableCmd, QualifiedName, Statement, StatementKind, TransactionKind};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -89,6 +89,14 @@ pub struct Context {
     pub statement_timeout: bool,
     /// Source text of the current statement (for identifier lengths).
     pub text: String,
+    /// An explicit BEGIN of the script is open.
+    pub in_transaction: bool,
+    /// Offsets of the script's BEGINs that no COMMIT / ROLLBACK closes.
+    pub unclosed_begins: BTreeSet<usize>,
+    /// An existing table on which ACCESS EXCLUSIVE is held (until COMMIT).
+    pub holding_access_exclusive: Option<String>,
+    /// How many ALTER TABLE statements each existing table has had.
+    pub altered: std::collections::BTreeMap<String, usize>,
 }
 
 /// Is a `SET lock_timeout` / `statement_timeout` value a real bound? `0`
@@ -123,7 +131,23 @@ impl Context {
             StatementKind::Set { name, value, .. } if name == "statement_timeout" => {
                 self.statement_timeout = is_timeout(value.as_deref());
             }
+            StatementKind::Transaction(TransactionKind::Begin) => self.in_transaction = true,
+            StatementKind::Transaction(
+                TransactionKind::Commit | TransactionKind::Rollback | TransactionKind::Prepare,
+            ) => {
+                self.in_transaction = false;
+                self.holding_access_exclusive = None;
+            }
+            StatementKind::AlterTable(at) if !self.is_new(&at.table) => {
+                *self.altered.entry(self.state.key(&at.table)).or_default() += 1;
+            }
             _ => {}
+        }
+        if self.holding_access_exclusive.is_none() {
+            self.holding_access_exclusive = crate::risk::locks::statement_locks(stmt)
+                .into_iter()
+                .find(|(t, m)| *m == crate::risk::locks::ACCESS_EXCLUSIVE && !self.is_new(t))
+                .map(|(t, _)| t.to_string());
         }
         self.state.after(stmt);
     }
@@ -134,12 +158,21 @@ impl Context {
 #[derive(Debug, Clone, Default)]
 pub struct Config {
     pub disabled: BTreeSet<String>,
+    /// Rules switched on that are off by default ([`rules::OFF_BY_DEFAULT`]).
+    pub enabled: BTreeSet<String>,
     pub severities: Vec<(String, Severity)>,
     /// (rule or "*", SQL LIKE pattern on the object)
     pub exemptions: Vec<(String, String)>,
 }
 
 impl Config {
+    /// Is rule `id` on: switched on or off explicitly, else its default.
+    pub fn is_enabled(&self, id: &str) -> bool {
+        if self.disabled.contains(id) {
+            return false;
+        }
+        self.enabled.contains(id) || !rules::OFF_BY_DEFAULT.contains(&id)
+    }
     fn severity(&self, rule: &Rule) -> Severity {
         self.severity_of(rule.id, rule.severity)
     }
@@ -181,6 +214,7 @@ pub fn lint_with_progress(
 ) -> Vec<Finding> {
     let file_ignores = ignore::file_ignores(src);
     let mut out = Vec::new();
+    ctx.unclosed_begins = unclosed_begins(statements);
     let mut prev_end = 0;
     let mut locator = crate::source::Locator::new(src);
     for stmt in statements {
@@ -200,7 +234,45 @@ pub fn lint_with_progress(
         }
         ctx.after(stmt);
     }
-    rules::lock_timeout::merge(&mut out);
+    rules::lock_timeout::merge(
+        &mut out,
+        "missing-lock-timeout",
+        " with no lock_timeout set",
+        "take locks that queue every query on their tables, with no lock_timeout set",
+    );
+    rules::lock_timeout::merge(
+        &mut out,
+        "missing-statement-timeout",
+        " with no statement_timeout set",
+        "hold locks that block other queries, with no statement_timeout set",
+    );
+    rules::lock_timeout::merge(
+        &mut out,
+        "statements-after-access-exclusive",
+        "",
+        "run while ACCESS EXCLUSIVE is held",
+    );
+    out
+}
+
+/// The BEGINs no COMMIT, ROLLBACK or PREPARE TRANSACTION closes.
+fn unclosed_begins(statements: &[Statement]) -> BTreeSet<usize> {
+    let mut open: Option<usize> = None;
+    let mut out = BTreeSet::new();
+    for s in statements {
+        match &s.kind {
+            StatementKind::Transaction(TransactionKind::Begin) => {
+                if open.is_none() {
+                    open = Some(s.span.start);
+                }
+            }
+            StatementKind::Transaction(
+                TransactionKind::Commit | TransactionKind::Rollback | TransactionKind::Prepare,
+            ) => open = None,
+            _ => {}
+        }
+    }
+    out.extend(open);
     out
 }
 
@@ -208,7 +280,7 @@ pub fn lint_with_progress(
 pub fn check(stmt: &Statement, config: &Config, ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
     for rule in rules::ALL {
-        if config.disabled.contains(rule.id) {
+        if !config.is_enabled(rule.id) {
             continue;
         }
         let mut hits = Vec::new();

@@ -166,7 +166,7 @@ pub fn statement_locks(stmt: &Statement) -> Vec<(QualifiedName, &'static str)> {
                 }
             }
         }
-        K::Truncate { tables } => tables.iter().for_each(|t| add(t, ACCESS_EXCLUSIVE)),
+        K::Truncate { tables, .. } => tables.iter().for_each(|t| add(t, ACCESS_EXCLUSIVE)),
         K::Lock { tables, mode } => {
             let mode = crate::estimate::LOCK_MODES
                 .iter()

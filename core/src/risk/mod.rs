@@ -266,7 +266,7 @@ fn assess_kind(stmt: &Statement, ctx: &Context) -> Assessment {
                 }
             }
         }
-        K::Truncate { tables } => {
+        K::Truncate { tables, .. } => {
             for t in tables {
                 a.lock(ACCESS_EXCLUSIVE, t, ctx);
             }

@@ -36,12 +36,13 @@ fn check(stmt: &Statement, ctx: &Context, out: &mut Vec<Hit>) {
     }
 }
 
-/// One finding per script: the first one, listing every statement.
-pub fn merge(findings: &mut Vec<Finding>) {
+/// One finding of `rule` per script: the first one, listing every statement
+/// (each one's message without `suffix`), as "N statements `phrase`: ...".
+pub fn merge(findings: &mut Vec<Finding>, rule: &str, suffix: &str, phrase: &str) {
     let hits: Vec<usize> = findings
         .iter()
         .enumerate()
-        .filter(|(_, f)| f.rule == RULE.id)
+        .filter(|(_, f)| f.rule == rule)
         .map(|(i, _)| i)
         .collect();
     if hits.len() < 2 {
@@ -54,23 +55,16 @@ pub fn merge(findings: &mut Vec<Finding>) {
         if !objects.contains(&f.object) {
             objects.push(f.object.clone());
         }
-        let what = f
-            .message
-            .strip_suffix(" with no lock_timeout set")
-            .unwrap_or(&f.message);
+        let what = f.message.strip_suffix(suffix).unwrap_or(&f.message);
         lines.push(format!("line {} {what}", f.line));
     }
     let first = hits[0];
     findings[first].object = objects.join(", ");
-    findings[first].message = format!(
-        "{} statements take locks that queue every query on their tables, with no lock_timeout set: {}",
-        hits.len(),
-        lines.join("; ")
-    );
+    findings[first].message = format!("{} statements {phrase}: {}", hits.len(), lines.join("; "));
     let mut n = 0;
     findings.retain(|f| {
-        let keep = f.rule != RULE.id || n == 0;
-        if f.rule == RULE.id {
+        let keep = f.rule != rule || n == 0;
+        if f.rule == rule {
             n += 1;
         }
         keep
