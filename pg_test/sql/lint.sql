@@ -47,13 +47,44 @@ INSERT INTO cases VALUES
  ('dml-without-where', 'DELETE FROM t', 'DELETE FROM t WHERE a IS NULL'),
  ('security-definer-search-path', 'CREATE FUNCTION f() RETURNS int SECURITY DEFINER LANGUAGE sql AS ''SELECT 1''',
                                   'CREATE FUNCTION f() RETURNS int SECURITY DEFINER SET search_path = pg_catalog LANGUAGE sql AS ''SELECT 1'''),
- ('truncate', 'TRUNCATE t', 'CREATE TABLE n (a int); TRUNCATE n');
+ ('truncate', 'TRUNCATE t', 'CREATE TABLE n (a int); TRUNCATE n'),
+ ('truncate-cascade', 'TRUNCATE t CASCADE', 'TRUNCATE t'),
+ ('drop-constraint', 'ALTER TABLE t DROP CONSTRAINT t_pkey', 'CREATE TABLE n (a int UNIQUE); ALTER TABLE n DROP CONSTRAINT n_a_key'),
+ ('drop-default', 'ALTER TABLE t ALTER COLUMN a DROP DEFAULT', 'ALTER TABLE t ADD COLUMN d int DEFAULT 1; ALTER TABLE t ALTER COLUMN d DROP DEFAULT'),
+ ('drop-not-null', 'ALTER TABLE t ALTER COLUMN a DROP NOT NULL', 'CREATE TABLE n (a int NOT NULL); ALTER TABLE n ALTER COLUMN a DROP NOT NULL'),
+ ('drop-object', 'DROP FUNCTION f()', 'CREATE VIEW v2 AS SELECT 1; DROP VIEW v2'),
+ ('drop-object', 'DROP TRIGGER trg ON t', 'DROP INDEX CONCURRENTLY IF EXISTS t_a_idx'),
+ ('drop-database', 'DROP DATABASE d', 'DROP TABLESPACE ts'),
+ ('set-schema', 'ALTER TABLE t SET SCHEMA archive', 'CREATE TABLE n (a int); ALTER TABLE n SET SCHEMA archive'),
+ ('rename-object', 'ALTER INDEX t_pkey RENAME TO t_pk', 'CREATE TABLE n (a int CONSTRAINT n_c CHECK (a > 0)); ALTER TABLE n RENAME CONSTRAINT n_c TO n_c2'),
+ ('rename-object', 'ALTER TRIGGER trg ON t RENAME TO trg2', 'ALTER TABLE t ALTER COLUMN a SET STATISTICS 100'),
+ ('enum-value-order', 'ALTER TYPE mood ADD VALUE ''meh''', 'ALTER TYPE mood ADD VALUE ''meh'' BEFORE ''happy'''),
+ ('concurrently-in-transaction', 'BEGIN; CREATE INDEX CONCURRENTLY ON t (a); COMMIT', 'CREATE INDEX CONCURRENTLY IF NOT EXISTS t_a ON t (a)'),
+ ('transaction-nesting', 'BEGIN; BEGIN; COMMIT; COMMIT', 'BEGIN; COMMIT; BEGIN; COMMIT'),
+ ('uncommitted-transaction', 'BEGIN; ALTER TABLE t ADD COLUMN x int', 'BEGIN; ALTER TABLE t ADD COLUMN x int; COMMIT'),
+ ('reindex-not-concurrent', 'REINDEX TABLE t', 'REINDEX TABLE CONCURRENTLY t'),
+ ('detach-partition-not-concurrent', 'ALTER TABLE p DETACH PARTITION p1', 'ALTER TABLE p DETACH PARTITION p1 CONCURRENTLY'),
+ ('exclusion-constraint', 'ALTER TABLE t ADD CONSTRAINT x EXCLUDE USING gist (a WITH =)', 'CREATE TABLE n (a int, EXCLUDE USING gist (a WITH =))'),
+ ('statements-after-access-exclusive', 'ALTER TABLE t ADD COLUMN x int; UPDATE r SET id = id WHERE id < 0', 'UPDATE r SET id = id WHERE id < 0; ALTER TABLE t ADD COLUMN x int'),
+ ('combine-alter-table', 'ALTER TABLE t ADD COLUMN x int; ALTER TABLE t ADD COLUMN y int', 'ALTER TABLE t ADD COLUMN x int, ADD COLUMN y int'),
+ ('primary-key-using-index', 'ALTER TABLE r ADD CONSTRAINT r_pk PRIMARY KEY USING INDEX r_id_u', 'ALTER TABLE r ADD CONSTRAINT r_u UNIQUE USING INDEX r_id_u'),
+ ('missing-statement-timeout', 'ALTER TABLE t ADD COLUMN x int', 'SET statement_timeout = ''10s''; ALTER TABLE t ADD COLUMN x int'),
+ ('prefer-robust-stmts', 'CREATE INDEX CONCURRENTLY t_a ON t (a)', 'CREATE INDEX CONCURRENTLY IF NOT EXISTS t_a ON t (a)'),
+ ('domain-constraint', 'ALTER DOMAIN pos ADD CONSTRAINT pos_c CHECK (VALUE > 0)', 'CREATE DOMAIN pos2 AS int'),
+ ('domain-constraint', 'CREATE DOMAIN pos2 AS int CHECK (VALUE > 0)', 'ALTER DOMAIN pos DROP CONSTRAINT pos_c');
+-- rules that are off by default are checked switched on
+INSERT INTO confiture.lint_rules (rule, enabled) SELECT r, true FROM unnest(ARRAY['combine-alter-table',
+  'statements-after-access-exclusive', 'enum-value-order', 'missing-statement-timeout']) r;
 SELECT c.rule,
        EXISTS (SELECT FROM confiture.lint(c.flagged) l WHERE l.rule = c.rule) AS flags,
        NOT EXISTS (SELECT FROM confiture.lint(c.variant) l WHERE l.rule = c.rule) AS variant_passes
   FROM cases c;
 -- and every rule is covered by a case
 SELECT rule FROM confiture.lint_rules() WHERE kind = 'migration' EXCEPT SELECT rule FROM cases;
+DELETE FROM confiture.lint_rules;
+-- which rules are off unless switched on
+SELECT rule, default_severity FROM confiture.lint_rules() WHERE NOT enabled ORDER BY rule;
+SELECT count(*) AS migration_rules FROM confiture.lint_rules() WHERE kind = 'migration';
 
 -- Findings carry a severity, the object, the line and column, a message and a suggestion.
 SELECT rule, severity, object, line, "column", message FROM confiture.lint($$
