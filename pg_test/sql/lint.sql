@@ -59,7 +59,7 @@ INSERT INTO cases VALUES
  ('rename-object', 'ALTER INDEX t_pkey RENAME TO t_pk', 'CREATE TABLE n (a int CONSTRAINT n_c CHECK (a > 0)); ALTER TABLE n RENAME CONSTRAINT n_c TO n_c2'),
  ('rename-object', 'ALTER TRIGGER trg ON t RENAME TO trg2', 'ALTER TABLE t ALTER COLUMN a SET STATISTICS 100'),
  ('enum-value-order', 'ALTER TYPE mood ADD VALUE ''meh''', 'ALTER TYPE mood ADD VALUE ''meh'' BEFORE ''happy'''),
- ('concurrently-in-transaction', 'BEGIN; CREATE INDEX CONCURRENTLY ON t (a); COMMIT', 'CREATE INDEX CONCURRENTLY IF NOT EXISTS t_a ON t (a)'),
+ ('concurrently-in-transaction', 'SELECT 1; BEGIN; CREATE INDEX CONCURRENTLY ON t (a); COMMIT', 'CREATE INDEX CONCURRENTLY IF NOT EXISTS t_a ON t (a)'),
  ('transaction-nesting', 'BEGIN; BEGIN; COMMIT; COMMIT', 'BEGIN; COMMIT; BEGIN; COMMIT'),
  ('uncommitted-transaction', 'BEGIN; ALTER TABLE t ADD COLUMN x int', 'BEGIN; ALTER TABLE t ADD COLUMN x int; COMMIT'),
  ('reindex-not-concurrent', 'REINDEX TABLE t', 'REINDEX TABLE CONCURRENTLY t'),
@@ -245,6 +245,34 @@ SELECT confiture.register('1', 'volatile default', 'ALTER TABLE r ADD COLUMN see
 SELECT version, state, message FROM confiture.migrate();
 SET confiture.lint_mode = off;
 SET client_min_messages = warning;
+
+-- Severity from the real table: the same CREATE INDEX is info on 500 rows
+-- and an error on 5,000,000 (the estimated time under its lock against
+-- confiture.lock_budget); findings say the size and the estimate.
+SHOW confiture.lock_budget;
+CREATE UNLOGGED TABLE small_t (id int);
+INSERT INTO small_t SELECT generate_series(1, 500);
+CREATE UNLOGGED TABLE big_t (id int);
+INSERT INTO big_t SELECT generate_series(1, 5000000);
+ANALYZE small_t, big_t;
+SELECT severity, message FROM confiture.lint('CREATE INDEX ON small_t (id)') WHERE rule = 'index-not-concurrent';
+SELECT severity, message FROM confiture.lint('CREATE INDEX ON big_t (id)') WHERE rule = 'index-not-concurrent';
+-- enforce runs the first and refuses the second
+SET confiture.lint_mode = enforce;
+SET lock_timeout = '5s';
+SET client_min_messages = notice;
+CREATE INDEX small_t_id ON small_t (id);
+CREATE INDEX big_t_id ON big_t (id);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SET client_min_messages = warning;
+SELECT indexname FROM pg_indexes WHERE tablename IN ('small_t', 'big_t');
+-- a larger budget accepts it
+SET confiture.lock_budget = '10s';
+SELECT severity FROM confiture.lint('CREATE INDEX ON big_t (id)') WHERE rule = 'index-not-concurrent';
+RESET confiture.lock_budget;
+RESET lock_timeout;
+SET confiture.lint_mode = off;
+DROP TABLE small_t, big_t;
 
 -- Bad input
 SELECT * FROM confiture.lint(NULL);

@@ -9,8 +9,13 @@ use pgrx::pg_sys;
 use std::collections::BTreeSet;
 use std::ffi::{CStr, CString};
 
-/// `current_schema()`: the first schema of the search path that exists.
+/// `current_schema()` of the caller (not of confiture's pinned search
+/// path): the first schema of their search path that exists.
 pub fn current_schema() -> Option<String> {
+    crate::security::with_caller_search_path(caller_current_schema)
+}
+
+fn caller_current_schema() -> Option<String> {
     unsafe {
         let path = pg_sys::fetch_search_path(false);
         if path.is_null() || (*path).length < 1 {

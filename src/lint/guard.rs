@@ -105,6 +105,9 @@ pub unsafe extern "C-unwind" fn ddl_guard(fcinfo: pg_sys::FunctionCallInfo) -> p
         }
         state.config.clone().unwrap_or_default()
     });
+    // the size of the tables it locks decides how serious a blocking lock is
+    ctx.sizes = super::table_sizes(std::slice::from_ref(&stmt));
+    ctx.lock_budget_ms = Some(super::lock_budget_ms());
     let ignored = ignore::file_ignores(&leading)
         .into_iter()
         .chain(ignore::statement_ignores(&leading, 0, leading.len()))

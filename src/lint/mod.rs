@@ -54,6 +54,55 @@ pub fn load_config() -> Result<Config> {
     Ok(config)
 }
 
+/// `reltuples` and `relpages` of the existing tables `statements` name
+/// (resolved with the caller's search path), keyed by the name as written.
+pub fn table_sizes(
+    statements: &[confiture_core::ddl::Statement],
+) -> std::collections::BTreeMap<String, lint::TableSize> {
+    let mut names: Vec<confiture_core::ddl::QualifiedName> = Vec::new();
+    for s in statements {
+        for t in s.target_tables() {
+            if !t.name.is_empty() && !names.contains(&t) {
+                names.push(t);
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    if names.is_empty() {
+        return out;
+    }
+    crate::security::with_caller_search_path(|| {
+        let _ = Spi::connect_mut(|c| {
+            for n in &names {
+                check_interrupts();
+                let rows = c.update(
+                    "SELECT c.reltuples::pg_catalog.float8, c.relpages::pg_catalog.float8
+                       FROM pg_catalog.pg_class c
+                      WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(
+                            CASE WHEN $1 IS NULL THEN pg_catalog.quote_ident($2)
+                                 ELSE pg_catalog.quote_ident($1) OPERATOR(pg_catalog.||) '.'
+                                      OPERATOR(pg_catalog.||) pg_catalog.quote_ident($2) END)
+                        AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,m}'::pg_catalog.\"char\"[])",
+                    Some(1),
+                    &[n.schema.clone().into(), n.name.clone().into()],
+                )?;
+                if let Some(r) = rows.into_iter().next() {
+                    if let (Some(rows), Some(pages)) = (r.get::<f64>(1)?, r.get::<f64>(2)?) {
+                        out.insert(n.to_string(), lint::TableSize { rows, pages });
+                    }
+                }
+            }
+            Ok::<_, pgrx::spi::SpiError>(())
+        });
+    });
+    out
+}
+
+/// `confiture.lock_budget` in milliseconds.
+pub fn lock_budget_ms() -> f64 {
+    crate::guc::LOCK_BUDGET.get() as f64
+}
+
 /// Called per statement: a long lint can be cancelled.
 fn check_interrupts() {
     pgrx::check_for_interrupts!();
@@ -90,6 +139,8 @@ pub fn lint_text(sql: &str, config: &Config) -> Vec<Finding> {
             config,
             &mut Context {
                 state: crate::ddl::state::script_state(&statements),
+                sizes: table_sizes(&statements),
+                lock_budget_ms: Some(lock_budget_ms()),
                 ..Default::default()
             },
             &mut check_interrupts,

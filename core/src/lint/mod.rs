@@ -97,6 +97,93 @@ pub struct Context {
     pub holding_access_exclusive: Option<String>,
     /// How many ALTER TABLE statements each existing table has had.
     pub altered: std::collections::BTreeMap<String, usize>,
+    /// With a database: the size of the existing tables the script names
+    /// (by the name as written), and `confiture.lock_budget` in ms. Rules
+    /// about a lock held while the table is scanned, rewritten or indexed
+    /// then take their severity from the estimated time under the lock.
+    pub sizes: std::collections::BTreeMap<String, TableSize>,
+    pub lock_budget_ms: Option<f64>,
+}
+
+/// `pg_class.reltuples` and `relpages` of a table.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TableSize {
+    pub rows: f64,
+    pub pages: f64,
+}
+
+/// Rules whose cost grows with the table while a blocking lock is held.
+pub const SIZED_RULES: &[&str] = &[
+    "index-not-concurrent",
+    "constraint-not-valid",
+    "blocking-unique",
+    "set-not-null",
+    "volatile-default",
+    "add-serial-column",
+    "change-column-type",
+    "table-rewrite",
+    "reindex-not-concurrent",
+    "exclusion-constraint",
+];
+
+/// The estimated time `stmt` holds its lock on `table` of `size`, in ms.
+pub fn estimate_ms(stmt: &Statement, size: TableSize) -> f64 {
+    let a = crate::risk::assess(stmt, &crate::risk::Context::default());
+    // never-analyzed tables have reltuples = -1: about 60 narrow rows a page
+    let rows = if size.rows >= 0.0 {
+        size.rows
+    } else {
+        size.pages * 60.0
+    };
+    rows * crate::risk::micros_per_row(&a) / 1000.0
+}
+
+fn human_ms(ms: f64) -> String {
+    if ms < 1.0 {
+        format!("{ms:.2} ms")
+    } else if ms < 1000.0 {
+        format!("{ms:.0} ms")
+    } else if ms < 60_000.0 {
+        format!("{:.1} s", ms / 1000.0)
+    } else {
+        format!("{:.1} min", ms / 60_000.0)
+    }
+}
+
+/// Size-aware severity: info when the estimated time under the lock fits
+/// the budget, error when it does not; the message says both.
+fn sized(stmt: &Statement, ctx: &Context, object: &str, f: &mut Finding) {
+    let Some(budget) = ctx.lock_budget_ms else {
+        return;
+    };
+    // the hit's object is the table, or table.column
+    let table = stmt
+        .target_tables()
+        .into_iter()
+        .find(|t| object == t.to_string() || object.starts_with(&format!("{t}.")));
+    let Some(table) = table else { return };
+    let Some(size) = ctx.sizes.get(&table.to_string()).copied() else {
+        return;
+    };
+    let ms = estimate_ms(stmt, size);
+    let lock = crate::risk::locks::statement_locks(stmt)
+        .into_iter()
+        .find(|(t, _)| *t == table)
+        .map(|(_, m)| crate::risk::locks::sql_mode(m))
+        .unwrap_or_else(|| "its lock".into());
+    f.severity = if ms > budget {
+        Severity::Error
+    } else {
+        Severity::Info
+    };
+    f.message = format!(
+        "{} [{table}: {:.0} rows, {:.0} pages; about {} under {lock}, confiture.lock_budget {}]",
+        f.message,
+        size.rows.max(0.0),
+        size.pages,
+        human_ms(ms),
+        human_ms(budget)
+    );
 }
 
 /// Is a `SET lock_timeout` / `statement_timeout` value a real bound? `0`
@@ -289,7 +376,9 @@ pub fn check(stmt: &Statement, config: &Config, ctx: &Context) -> Vec<Finding> {
             if config.exempt(rule.id, &h.object) {
                 continue;
             }
-            out.push(Finding {
+            let configured = config.severities.iter().any(|(r, _)| r == rule.id);
+            let object = h.object.clone();
+            let mut f = Finding {
                 rule: rule.id,
                 severity: config.severity(rule),
                 message: if h.detail.is_empty() {
@@ -301,7 +390,11 @@ pub fn check(stmt: &Statement, config: &Config, ctx: &Context) -> Vec<Finding> {
                 line: 0,
                 column: 0,
                 suggestion: rule.alternative,
-            });
+            };
+            if !configured && SIZED_RULES.contains(&rule.id) {
+                sized(stmt, ctx, &object, &mut f);
+            }
+            out.push(f);
         }
     }
     out

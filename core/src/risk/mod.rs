@@ -201,7 +201,10 @@ fn assess_kind(stmt: &Statement, ctx: &Context) -> Assessment {
         }
         K::Rename(r) => {
             let t = &r.target;
-            a.lock(ACCESS_EXCLUSIVE, t, ctx);
+            // ALTER INDEX ... RENAME takes SHARE UPDATE EXCLUSIVE (the lock facts)
+            if r.object != ObjectKind::Index {
+                a.lock(ACCESS_EXCLUSIVE, t, ctx);
+            }
             let old = r.sub.clone().unwrap_or_else(|| t.name.clone());
             // a table (or column) this script created has no code using its name yet
             let unseen = ctx.is_new(t)
