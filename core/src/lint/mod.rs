@@ -129,13 +129,7 @@ pub const SIZED_RULES: &[&str] = &[
 /// The estimated time `stmt` holds its lock on `table` of `size`, in ms.
 pub fn estimate_ms(stmt: &Statement, size: TableSize) -> f64 {
     let a = crate::risk::assess(stmt, &crate::risk::Context::default());
-    // never-analyzed tables have reltuples = -1: about 60 narrow rows a page
-    let rows = if size.rows >= 0.0 {
-        size.rows
-    } else {
-        size.pages * 60.0
-    };
-    rows * crate::risk::micros_per_row(&a) / 1000.0
+    size.rows.max(0.0) * crate::risk::micros_per_row(&a) / 1000.0
 }
 
 fn human_ms(ms: f64) -> String {
@@ -165,6 +159,9 @@ fn sized(stmt: &Statement, ctx: &Context, object: &str, f: &mut Finding) {
     let Some(size) = ctx.sizes.get(&table.to_string()).copied() else {
         return;
     };
+    if size.rows < 0.0 {
+        return; // never analyzed nor vacuumed: the catalog does not know, keep the rule's severity
+    }
     let ms = estimate_ms(stmt, size);
     let lock = crate::risk::locks::statement_locks(stmt)
         .into_iter()
@@ -179,7 +176,7 @@ fn sized(stmt: &Statement, ctx: &Context, object: &str, f: &mut Finding) {
     f.message = format!(
         "{} [{table}: {:.0} rows, {:.0} pages; about {} under {lock}, confiture.lock_budget {}]",
         f.message,
-        size.rows.max(0.0),
+        size.rows,
         size.pages,
         human_ms(ms),
         human_ms(budget)
