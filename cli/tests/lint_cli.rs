@@ -832,3 +832,54 @@ ALTER TABLE z SET (autovacuum_enabled = false);
     let f = lint_one("SET lock_timeout = '2s';\nDROP TABLE u;\nTRUNCATE v;\n");
     assert!(!f.iter().any(|(r, _)| r == "missing-lock-timeout"), "{f:?}");
 }
+
+/// tests/lint_judged.tsv: findings of the lemmy corpus judged by hand. Every
+/// true positive must still be reported; false positives still reported
+/// must stay at most 2% of the judged rows still reported.
+#[test]
+fn hand_judged_sample_keeps_its_true_findings_and_few_false_ones() {
+    let judged = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/lint_judged.tsv");
+    let text = std::fs::read_to_string(&judged).unwrap();
+    let rows: Vec<(String, u64, String, String)> = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("file\t") && !l.trim().is_empty())
+        .map(|l| {
+            let c: Vec<&str> = l.split('\t').collect();
+            assert_eq!(c.len(), 5, "file, line, rule, verdict, reason: {l}");
+            assert!(c[3] == "TP" || c[3] == "FP", "verdict: {l}");
+            assert!(!c[4].trim().is_empty(), "a reason: {l}");
+            (
+                c[0].to_owned(),
+                c[1].parse().unwrap(),
+                c[2].to_owned(),
+                c[3].to_owned(),
+            )
+        })
+        .collect();
+    assert!(rows.len() >= 150, "{} judged findings", rows.len());
+    let root = corpus().parent().unwrap().to_path_buf();
+    let o = confiture(&root, &["--format", "json", "--fail-on", "never", "lemmy"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let reported: std::collections::BTreeSet<(String, u64, String)> = findings(&o)
+        .into_iter()
+        .map(|(rule, file, line, _)| (file, line, rule))
+        .collect();
+    let lost: Vec<&(String, u64, String, String)> = rows
+        .iter()
+        .filter(|r| r.3 == "TP" && !reported.contains(&(r.0.clone(), r.1, r.2.clone())))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "true findings no longer reported: {lost:?}"
+    );
+    let still: Vec<&(String, u64, String, String)> = rows
+        .iter()
+        .filter(|r| reported.contains(&(r.0.clone(), r.1, r.2.clone())))
+        .collect();
+    let false_positives = still.iter().filter(|r| r.3 == "FP").count();
+    assert!(
+        false_positives * 50 <= still.len(),
+        "{false_positives} false positives among {} judged findings (over 2%)",
+        still.len()
+    );
+}

@@ -9,7 +9,9 @@ pub mod ignore;
 pub mod rules;
 
 use crate::ddl::state::ScriptState;
-use crate::ddl::{AlterTableCmd, QualifiedName, Statement, StatementKind, TransactionKind};
+use crate::ddl::{
+    AlterTableCmd, ObjectKind, QualifiedName, Statement, StatementKind, TransactionKind,
+};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -91,6 +93,13 @@ pub struct Context {
     pub text: String,
     /// An explicit BEGIN of the script is open.
     pub in_transaction: bool,
+    /// Views, functions and triggers the script creates (`view:v`,
+    /// `function:f`, `trigger:table.trg`): dropping one to create it again
+    /// in the same script breaks nothing.
+    pub recreated: BTreeSet<String>,
+    /// Where the script last sets each column's default (`table.column` as
+    /// written → offset): a DROP DEFAULT before it is a swap, not a removal.
+    pub default_set_at: std::collections::BTreeMap<String, usize>,
     /// Offsets of the script's BEGINs that no COMMIT / ROLLBACK closes.
     pub unclosed_begins: BTreeSet<usize>,
     /// An existing table on which ACCESS EXCLUSIVE is held (until COMMIT).
@@ -299,6 +308,26 @@ pub fn lint_with_progress(
     let file_ignores = ignore::file_ignores(src);
     let mut out = Vec::new();
     ctx.unclosed_begins = unclosed_begins(statements);
+    ctx.recreated = statements.iter().filter_map(created_object).collect();
+    ctx.default_set_at = statements
+        .iter()
+        .flat_map(|s| {
+            let at = s.span.start;
+            match &s.kind {
+                StatementKind::AlterTable(t) => t
+                    .commands
+                    .iter()
+                    .filter_map(|c| match c {
+                        AlterTableCmd::SetDefault { column, .. } => {
+                            Some((format!("{}.{column}", t.table), at))
+                        }
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>(),
+                _ => Vec::new(),
+            }
+        })
+        .collect();
     let mut prev_end = 0;
     let mut locator = crate::source::Locator::new(src);
     for stmt in statements {
@@ -337,6 +366,30 @@ pub fn lint_with_progress(
         "run while ACCESS EXCLUSIVE is held",
     );
     out
+}
+
+/// The view, function or trigger a statement creates, as [`Context::recreated`] names it.
+pub fn created_object(s: &Statement) -> Option<String> {
+    match &s.kind {
+        StatementKind::CreateView { name, .. } => Some(format!("view:{}", name.name)),
+        StatementKind::CreateFunction(f) => Some(format!("function:{}", f.name.name)),
+        StatementKind::CreateTrigger { table, name } => {
+            Some(format!("trigger:{}.{name}", table.name))
+        }
+        // a rename provides the new name (DROP TYPE t; ALTER TYPE t_new RENAME
+        // TO t), or parks the old object under it to be dropped (ALTER TYPE t
+        // RENAME TO t_old; ... DROP TYPE t_old)
+        StatementKind::Rename(r) if r.sub.is_none() => {
+            let kind = match r.object {
+                ObjectKind::View | ObjectKind::MaterializedView => "view",
+                ObjectKind::Function | ObjectKind::Procedure => "function",
+                ObjectKind::Type | ObjectKind::Domain => "type",
+                _ => return None,
+            };
+            Some(format!("{kind}:{}", r.new_name))
+        }
+        _ => None,
+    }
 }
 
 /// The BEGINs no COMMIT, ROLLBACK or PREPARE TRANSACTION closes.

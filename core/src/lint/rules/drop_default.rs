@@ -15,7 +15,11 @@ pub static RULE: Rule = Rule {
 fn check(stmt: &Statement, ctx: &Context, out: &mut Vec<Hit>) {
     for (table, cmd) in crate::lint::existing_table_commands(stmt, ctx) {
         if let AlterTableCmd::DropDefault { column } = cmd {
-            if !ctx.state.is_new_column(table, column) {
+            let restored = ctx
+                .default_set_at
+                .get(&format!("{table}.{column}"))
+                .is_some_and(|at| *at > stmt.span.start);
+            if !restored && !ctx.state.is_new_column(table, column) {
                 out.push(Hit::on(format!("{table}.{column}"), ""));
             }
         }

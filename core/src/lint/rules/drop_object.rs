@@ -32,6 +32,19 @@ fn check(stmt: &Statement, ctx: &Context, out: &mut Vec<Hit>) {
         if matches!(d.object, ObjectKind::View) && ctx.is_new(n) {
             continue;
         }
+        // dropped to be created again by the same script: nothing breaks
+        let again = match d.object {
+            ObjectKind::View => format!("view:{}", n.name),
+            ObjectKind::Function | ObjectKind::Procedure => format!("function:{}", n.name),
+            ObjectKind::Type | ObjectKind::Domain => format!("type:{}", n.name),
+            ObjectKind::Trigger => {
+                format!("trigger:{}.{}", n.schema.as_deref().unwrap_or(""), n.name)
+            }
+            _ => String::new(),
+        };
+        if ctx.recreated.contains(&again) {
+            continue;
+        }
         out.push(Hit::on(
             n,
             format!("{what} {n} is dropped: code using it breaks"),
