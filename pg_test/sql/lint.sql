@@ -71,7 +71,9 @@ INSERT INTO cases VALUES
  ('missing-statement-timeout', 'ALTER TABLE t ADD COLUMN x int', 'SET statement_timeout = ''10s''; ALTER TABLE t ADD COLUMN x int'),
  ('prefer-robust-stmts', 'CREATE INDEX CONCURRENTLY t_a ON t (a)', 'CREATE INDEX CONCURRENTLY IF NOT EXISTS t_a ON t (a)'),
  ('domain-constraint', 'ALTER DOMAIN pos ADD CONSTRAINT pos_c CHECK (VALUE > 0)', 'CREATE DOMAIN pos2 AS int'),
- ('domain-constraint', 'CREATE DOMAIN pos2 AS int CHECK (VALUE > 0)', 'ALTER DOMAIN pos DROP CONSTRAINT pos_c');
+ ('domain-constraint', 'CREATE DOMAIN pos2 AS int CHECK (VALUE > 0)', 'ALTER DOMAIN pos DROP CONSTRAINT pos_c'),
+ ('duplicate-column-assignment', 'UPDATE t SET a = 1, b = ''x'', a = 2 WHERE id = 1', 'UPDATE t SET a = 1, b = ''x'' WHERE id = 1'),
+ ('duplicate-column-assignment', 'INSERT INTO t (id, a, a) VALUES (1, 2, 3)', 'INSERT INTO t (id, a, b) VALUES (1, 2, ''x'')');
 -- rules that are off by default are checked switched on
 INSERT INTO confiture.lint_rules (rule, enabled) SELECT r, true FROM unnest(ARRAY['combine-alter-table',
   'statements-after-access-exclusive', 'enum-value-order', 'missing-statement-timeout']) r;

@@ -274,6 +274,7 @@ unsafe fn kind(node: *mut pg_sys::Node) -> StatementKind {
                 kind: DmlKind::Insert,
                 table: range_var(s.relation),
                 has_where: true,
+                duplicate_column: first_duplicate(target_names(s.cols)),
             })
         }
         NodeTag::T_UpdateStmt => {
@@ -282,6 +283,7 @@ unsafe fn kind(node: *mut pg_sys::Node) -> StatementKind {
                 kind: DmlKind::Update,
                 table: range_var(s.relation),
                 has_where: !s.whereClause.is_null(),
+                duplicate_column: first_duplicate(target_names(s.targetList)),
             })
         }
         NodeTag::T_DeleteStmt => {
@@ -290,6 +292,7 @@ unsafe fn kind(node: *mut pg_sys::Node) -> StatementKind {
                 kind: DmlKind::Delete,
                 table: range_var(s.relation),
                 has_where: !s.whereClause.is_null(),
+                duplicate_column: None,
             })
         }
         NodeTag::T_MergeStmt => {
@@ -298,6 +301,7 @@ unsafe fn kind(node: *mut pg_sys::Node) -> StatementKind {
                 kind: DmlKind::Merge,
                 table: range_var(s.relation),
                 has_where: true,
+                duplicate_column: None,
             })
         }
         NodeTag::T_TruncateStmt => {
@@ -755,6 +759,16 @@ unsafe fn constant_text(node: *mut pg_sys::Node) -> Option<String> {
         NodeTag::T_String => string_value(node),
         _ => None,
     }
+}
+
+/// The column names of a list of `ResTarget`s (an UPDATE's SET list, an
+/// INSERT's column list); `SET (a, b) = ...` counts each column.
+unsafe fn target_names(list: *mut pg_sys::List) -> Vec<String> {
+    nodes(list)
+        .into_iter()
+        .filter(|n| (**n).type_ == NodeTag::T_ResTarget)
+        .filter_map(|n| text((*(n as *mut pg_sys::ResTarget)).name))
+        .collect()
 }
 
 /// Copy a C string out of the tree.

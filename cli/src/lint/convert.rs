@@ -244,21 +244,25 @@ fn kind(node: &N) -> StatementKind {
             kind: DmlKind::Insert,
             table: range_var(s.relation.as_ref()),
             has_where: true,
+            duplicate_column: first_duplicate(target_names(&s.cols)),
         }),
         N::UpdateStmt(s) => K::Dml(Dml {
             kind: DmlKind::Update,
             table: range_var(s.relation.as_ref()),
             has_where: s.where_clause.is_some(),
+            duplicate_column: first_duplicate(target_names(&s.target_list)),
         }),
         N::DeleteStmt(s) => K::Dml(Dml {
             kind: DmlKind::Delete,
             table: range_var(s.relation.as_ref()),
             has_where: s.where_clause.is_some(),
+            duplicate_column: None,
         }),
         N::MergeStmt(s) => K::Dml(Dml {
             kind: DmlKind::Merge,
             table: range_var(s.relation.as_ref()),
             has_where: true,
+            duplicate_column: None,
         }),
         N::TruncateStmt(s) => K::Truncate {
             tables: s
@@ -340,6 +344,17 @@ fn kind(node: &N) -> StatementKind {
         },
         _ => K::Other,
     }
+}
+
+/// The column names of a list of `ResTarget`s (an UPDATE's SET list, an
+/// INSERT's column list); `SET (a, b) = ...` counts each column.
+fn target_names(list: &[pb::Node]) -> Vec<String> {
+    list.iter()
+        .filter_map(|n| match &n.node {
+            Some(N::ResTarget(t)) if !t.name.is_empty() => Some(t.name.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 fn create_table(s: &pb::CreateStmt) -> CreateTable {
@@ -1078,6 +1093,16 @@ mod tests {
                 "SELECT 1 INTO c",
                 "SELECT",
                 |k| matches!(k, K::CreateTable(t) if t.as_select && t.name.name == "c"),
+            ),
+            (
+                "UPDATE t SET a = 1, a = 2",
+                "UPDATE",
+                |k| matches!(k, K::Dml(d) if d.duplicate_column.as_deref() == Some("a")),
+            ),
+            (
+                "INSERT INTO t (a, b) VALUES (1, 2)",
+                "INSERT",
+                |k| matches!(k, K::Dml(d) if d.duplicate_column.is_none()),
             ),
             (
                 "LOCK TABLE t IN SHARE MODE",

@@ -114,6 +114,12 @@ pub struct CreateTable {
     pub as_select: bool,
 }
 
+/// The first name that occurs twice in `names`.
+pub fn first_duplicate(names: impl IntoIterator<Item = String>) -> Option<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    names.into_iter().find(|n| !seen.insert(n.clone()))
+}
+
 impl CreateTable {
     pub fn has_primary_key(&self) -> bool {
         self.columns.iter().any(|c| c.primary_key)
@@ -261,6 +267,9 @@ pub struct Dml {
     pub kind: DmlKind,
     pub table: QualifiedName,
     pub has_where: bool,
+    /// A column assigned twice (`UPDATE t SET a = 1, a = 2`, `INSERT INTO t (a, a)`).
+    #[serde(default)]
+    pub duplicate_column: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -29,6 +29,7 @@ mod drop_database;
 mod drop_default;
 mod drop_not_null;
 mod drop_object;
+mod duplicate_column_assignment;
 mod enum_value_order;
 mod exclusion_constraint;
 mod missing_statement_timeout;
@@ -99,4 +100,5 @@ pub static ALL: &[&Rule] = &[
     &prefer_robust_stmts::RULE,
     &domain_constraint::RULE,
     &drop_database::RULE,
+    &duplicate_column_assignment::RULE,
 ];
