@@ -134,6 +134,12 @@ impl Error {
         r
     }
 
+    /// Emit as a NOTICE (same fields, no abort; SQLSTATE 00000).
+    pub fn notice(self) {
+        self.into_report(PgSqlErrorCode::ERRCODE_SUCCESSFUL_COMPLETION)
+            .report(PgLogLevel::NOTICE);
+    }
+
     /// Emit as a WARNING (same fields, no abort).
     pub fn warn(self) {
         ErrorReport::from(self).report(PgLogLevel::WARNING);

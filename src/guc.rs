@@ -37,6 +37,10 @@ pub static PROGRESS: GucSetting<bool> = GucSetting::<bool>::new(false);
 /// How long ledger changes wait for another session's run when
 /// `lock_timeout` is 0 (milliseconds; 0 waits forever).
 pub static LOCK_WAIT_TIMEOUT: GucSetting<i32> = GucSetting::<i32>::new(60_000);
+/// How long a migration statement may hold a blocking lock on an existing
+/// table (by its estimated duration from the table's size) before a lint
+/// finding about it is an error rather than info (milliseconds).
+pub static LOCK_BUDGET: GucSetting<i32> = GucSetting::<i32>::new(1_000);
 
 pub fn init() {
     GucRegistry::define_enum_guc(
@@ -80,6 +84,17 @@ pub fn init() {
         0,
         i32::MAX,
         GucContext::Userset,
+        GucFlags::UNIT_MS,
+    );
+    GucRegistry::define_int_guc(
+        c"confiture.lock_budget",
+        c"How long a statement may hold a blocking lock on an existing table before lint calls it an error.",
+        c"With a database (confiture.lint, the DDL guard), rules about locks held while a table is scanned, rewritten or indexed \
+          estimate the time from pg_class.reltuples: within the budget the finding is info, beyond it an error.",
+        &LOCK_BUDGET,
+        0,
+        i32::MAX,
+        GucContext::Suset,
         GucFlags::UNIT_MS,
     );
     GucRegistry::define_bool_guc(

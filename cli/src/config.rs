@@ -51,6 +51,9 @@ pub struct ConfigFile {
 pub struct LintSection {
     #[serde(default)]
     pub disabled: Vec<String>,
+    /// Rules that are off by default, switched on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub enabled: Vec<String>,
     #[serde(default)]
     pub exclude: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -169,6 +172,10 @@ fn resolve(
         check_rule(id, "[lint] disabled")?;
         rule_config.disabled.insert(id.clone());
     }
+    for id in &section.enabled {
+        check_rule(id, "[lint] enabled")?;
+        rule_config.enabled.insert(id.clone());
+    }
     for (id, severity) in &section.severity {
         check_rule(id, "[lint.severity]")?;
         let s = Severity::parse(severity).ok_or_else(|| {
@@ -216,6 +223,7 @@ fn resolve(
     variables.extend(overrides.variables.iter().cloned());
 
     let effective = LintSection {
+        enabled: rule_config.enabled.iter().cloned().collect(),
         disabled: rule_config
             .disabled
             .iter()

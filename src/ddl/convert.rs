@@ -189,12 +189,54 @@ unsafe fn kind(node: *mut pg_sys::Node) -> StatementKind {
                     or_replace: false,
                 }
             } else {
+                let temporary = !s.into.is_null()
+                    && !(*s.into).rel.is_null()
+                    && (*(*s.into).rel).relpersistence as u8 == b't';
                 K::CreateTable(CreateTable {
                     name,
                     as_select: true,
                     if_not_exists: s.if_not_exists,
+                    temporary,
                     ..Default::default()
                 })
+            }
+        }
+        // SELECT ... INTO t makes a new table t, as CREATE TABLE t AS does
+        NodeTag::T_SelectStmt if !(*(node as *mut pg_sys::SelectStmt)).intoClause.is_null() => {
+            let into = (*(node as *mut pg_sys::SelectStmt)).intoClause;
+            let name = range_var((*into).rel);
+            let temporary = !(*into).rel.is_null() && (*(*into).rel).relpersistence as u8 == b't';
+            K::CreateTable(CreateTable {
+                name,
+                as_select: true,
+                temporary,
+                ..Default::default()
+            })
+        }
+        NodeTag::T_LockStmt => {
+            let s = &*(node as *mut pg_sys::LockStmt);
+            K::Lock {
+                tables: nodes(s.relations)
+                    .into_iter()
+                    .filter(|n| (**n).type_ == NodeTag::T_RangeVar)
+                    .map(|n| range_var(n as *mut pg_sys::RangeVar))
+                    .collect(),
+                mode: lock_mode_name(s.mode).to_owned(),
+            }
+        }
+        NodeTag::T_AlterObjectSchemaStmt => {
+            let s = &*(node as *mut pg_sys::AlterObjectSchemaStmt);
+            let name = if !s.relation.is_null() {
+                range_var(s.relation)
+            } else if !s.object.is_null() {
+                object_name(s.object).unwrap_or_default()
+            } else {
+                QualifiedName::default()
+            };
+            K::SetSchema {
+                object: object_kind(s.objectType),
+                name,
+                schema: text(s.newschema).unwrap_or_default(),
             }
         }
         NodeTag::T_AlterTableStmt => {
@@ -232,6 +274,7 @@ unsafe fn kind(node: *mut pg_sys::Node) -> StatementKind {
                 kind: DmlKind::Insert,
                 table: range_var(s.relation),
                 has_where: true,
+                duplicate_column: first_duplicate(target_names(s.cols)),
             })
         }
         NodeTag::T_UpdateStmt => {
@@ -240,6 +283,7 @@ unsafe fn kind(node: *mut pg_sys::Node) -> StatementKind {
                 kind: DmlKind::Update,
                 table: range_var(s.relation),
                 has_where: !s.whereClause.is_null(),
+                duplicate_column: first_duplicate(target_names(s.targetList)),
             })
         }
         NodeTag::T_DeleteStmt => {
@@ -248,6 +292,7 @@ unsafe fn kind(node: *mut pg_sys::Node) -> StatementKind {
                 kind: DmlKind::Delete,
                 table: range_var(s.relation),
                 has_where: !s.whereClause.is_null(),
+                duplicate_column: None,
             })
         }
         NodeTag::T_MergeStmt => {
@@ -256,6 +301,7 @@ unsafe fn kind(node: *mut pg_sys::Node) -> StatementKind {
                 kind: DmlKind::Merge,
                 table: range_var(s.relation),
                 has_where: true,
+                duplicate_column: None,
             })
         }
         NodeTag::T_TruncateStmt => {
@@ -265,7 +311,10 @@ unsafe fn kind(node: *mut pg_sys::Node) -> StatementKind {
                 .filter(|n| (**n).type_ == NodeTag::T_RangeVar)
                 .map(|n| range_var(n as *mut pg_sys::RangeVar))
                 .collect();
-            K::Truncate { tables }
+            K::Truncate {
+                tables,
+                cascade: s.behavior == pg_sys::DropBehavior::DROP_CASCADE,
+            }
         }
         NodeTag::T_CreateFunctionStmt => {
             let s = &*(node as *mut pg_sys::CreateFunctionStmt);
@@ -333,6 +382,37 @@ unsafe fn kind(node: *mut pg_sys::Node) -> StatementKind {
             K::CreateOther {
                 object: ObjectKind::Schema,
                 name: text(s.schemaname).map(|n| QualifiedName::unqualified(&n)),
+            }
+        }
+        NodeTag::T_AlterEnumStmt
+            if !(*(node as *mut pg_sys::AlterEnumStmt)).newVal.is_null()
+                && (*(node as *mut pg_sys::AlterEnumStmt)).oldVal.is_null() =>
+        {
+            let s = &*(node as *mut pg_sys::AlterEnumStmt);
+            K::AddEnumValue {
+                type_name: dotted_name(s.typeName).unwrap_or_default(),
+                value: text(s.newVal).unwrap_or_default(),
+                positioned: !s.newValNeighbor.is_null(),
+            }
+        }
+        NodeTag::T_CreateDomainStmt
+            if !(*(node as *mut pg_sys::CreateDomainStmt))
+                .constraints
+                .is_null() =>
+        {
+            let s = &*(node as *mut pg_sys::CreateDomainStmt);
+            K::DomainConstraint {
+                name: dotted_name(s.domainname).unwrap_or_default(),
+                create: true,
+            }
+        }
+        NodeTag::T_AlterDomainStmt
+            if (*(node as *mut pg_sys::AlterDomainStmt)).subtype as u8 == b'C' =>
+        {
+            let s = &*(node as *mut pg_sys::AlterDomainStmt);
+            K::DomainConstraint {
+                name: dotted_name(s.typeName).unwrap_or_default(),
+                create: false,
             }
         }
         NodeTag::T_CreateSeqStmt
@@ -540,6 +620,65 @@ unsafe fn alter_table_cmd(c: &pg_sys::AlterTableCmd) -> AlterTableCmd {
                 }
             }
         }
+        A::AT_SetRelOptions | A::AT_ResetRelOptions => T::SetOptions {
+            options: nodes(def as *mut pg_sys::List)
+                .into_iter()
+                .filter(|n| (**n).type_ == NodeTag::T_DefElem)
+                .filter_map(|n| {
+                    let d = n as *mut pg_sys::DefElem;
+                    let name = text((*d).defname)?;
+                    Some(match text((*d).defnamespace) {
+                        Some(ns) => format!("{ns}.{name}"),
+                        None => name,
+                    })
+                })
+                .collect(),
+            reset: c.subtype == A::AT_ResetRelOptions,
+        },
+        A::AT_SetOptions | A::AT_ResetOptions => T::SetColumnOptions { column: name },
+        A::AT_SetStorage | A::AT_SetCompression => T::SetStorage { column: name },
+        A::AT_ClusterOn => T::ClusterOn { index: Some(name) },
+        A::AT_DropCluster => T::ClusterOn { index: None },
+        A::AT_EnableTrig | A::AT_EnableAlwaysTrig | A::AT_EnableReplicaTrig => T::Trigger {
+            enable: true,
+            name: Some(name),
+        },
+        A::AT_EnableTrigAll | A::AT_EnableTrigUser => T::Trigger {
+            enable: true,
+            name: None,
+        },
+        A::AT_DisableTrig => T::Trigger {
+            enable: false,
+            name: Some(name),
+        },
+        A::AT_DisableTrigAll | A::AT_DisableTrigUser => T::Trigger {
+            enable: false,
+            name: None,
+        },
+        A::AT_EnableRule | A::AT_EnableAlwaysRule | A::AT_EnableReplicaRule => {
+            T::Rule { enable: true }
+        }
+        A::AT_DisableRule => T::Rule { enable: false },
+        A::AT_EnableRowSecurity
+        | A::AT_DisableRowSecurity
+        | A::AT_ForceRowSecurity
+        | A::AT_NoForceRowSecurity => T::RowSecurity,
+        A::AT_AddInherit | A::AT_DropInherit if is(NodeTag::T_RangeVar) => T::Inherit {
+            parent: range_var(def as *mut pg_sys::RangeVar),
+            add: c.subtype == A::AT_AddInherit,
+        },
+        A::AT_ChangeOwner => T::Owner,
+        A::AT_ReplicaIdentity => T::ReplicaIdentity,
+        A::AT_AddIdentity | A::AT_SetIdentity | A::AT_DropIdentity => T::Identity { column: name },
+        A::AT_AlterConstraint => T::AlterConstraint {
+            name: if is(NodeTag::T_Constraint) {
+                text((*(def as *mut pg_sys::Constraint)).conname).unwrap_or_default()
+            } else {
+                name
+            },
+        },
+        A::AT_SetAccessMethod => T::SetAccessMethod,
+        A::AT_DropExpression => T::DropExpression { column: name },
         other => T::Other(format!("subcommand {other}")),
     }
 }
@@ -620,6 +759,16 @@ unsafe fn constant_text(node: *mut pg_sys::Node) -> Option<String> {
         NodeTag::T_String => string_value(node),
         _ => None,
     }
+}
+
+/// The column names of a list of `ResTarget`s (an UPDATE's SET list, an
+/// INSERT's column list); `SET (a, b) = ...` counts each column.
+unsafe fn target_names(list: *mut pg_sys::List) -> Vec<String> {
+    nodes(list)
+        .into_iter()
+        .filter(|n| (**n).type_ == NodeTag::T_ResTarget)
+        .filter_map(|n| text((*(n as *mut pg_sys::ResTarget)).name))
+        .collect()
 }
 
 /// Copy a C string out of the tree.

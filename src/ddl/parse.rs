@@ -49,6 +49,20 @@ unsafe extern "C-unwind" fn capture_position(_arg: *mut std::ffi::c_void) {
     ERROR_POSITION.with(|p| p.set(pg_sys::geterrposition()));
 }
 
+/// Raise `client_min_messages` to `warning` for a scope, if it is lower.
+fn quiet_notices() -> Option<crate::security::GucScope> {
+    let current = unsafe {
+        let v = pg_sys::GetConfigOption(c"client_min_messages".as_ptr(), true, false);
+        if v.is_null() {
+            return None;
+        }
+        std::ffi::CStr::from_ptr(v).to_string_lossy().into_owned()
+    };
+    let lower =
+        current.starts_with("debug") || matches!(current.as_str(), "log" | "notice" | "info");
+    lower.then(|| crate::security::GucScope::set(&[("client_min_messages", "warning")]))
+}
+
 /// Parse `sql` and hand each raw statement (its node and its span in `sql`)
 /// to `convert`, which must copy out everything it needs.
 pub fn parse_with<T>(
@@ -66,6 +80,9 @@ pub fn parse_with<T>(
             column: None,
         });
     };
+    // the scanner's NOTICEs ("identifier ... will be truncated") would reach
+    // the client besides the finding that reports them: quiet while parsing
+    let _quiet = quiet_notices();
     unsafe {
         let caller_context = pg_sys::CurrentMemoryContext;
         let parse_context = pg_sys::AllocSetContextCreateInternal(

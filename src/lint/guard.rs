@@ -12,7 +12,6 @@ use confiture_core::lint::{self, ignore, Context, Finding, Severity};
 use confiture_core::source::Span;
 use pgrx::prelude::*;
 use std::cell::RefCell;
-use std::collections::BTreeSet;
 use std::ffi::CStr;
 
 pgrx::extension_sql!(
@@ -81,14 +80,19 @@ pub unsafe extern "C-unwind" fn ddl_guard(fcinfo: pg_sys::FunctionCallInfo) -> p
     STATE.with(|state| {
         let mut state = state.borrow_mut();
         state.start_transaction();
-        ctx.created_tables = state.created.clone();
-        if let confiture_core::ddl::StatementKind::CreateTable(t) = &stmt.kind {
-            state.created.insert(t.name.name.clone());
-        }
+        state.script.default_schema = crate::ddl::state::current_schema();
+        let mut existing = state.script.catalog.take().unwrap_or_default();
+        crate::ddl::state::note_existing(&state.script, &stmt, &mut existing);
+        state.script.catalog = Some(existing);
+        ctx.state = state.script.clone();
     });
+    // what this statement did, for the ones after it in the transaction
+    // (not for a statement the guard rejects: it does not run)
+    let remember = || STATE.with(|state| state.borrow_mut().script.after(&stmt));
     // cheap first pass with no configuration: most statements have no
     // finding and cost nothing more
     if lint::check(&stmt, &Default::default(), &ctx).is_empty() {
+        remember();
         return pg_sys::Datum::from(0);
     }
     let config = STATE.with(|state| {
@@ -101,6 +105,9 @@ pub unsafe extern "C-unwind" fn ddl_guard(fcinfo: pg_sys::FunctionCallInfo) -> p
         }
         state.config.clone().unwrap_or_default()
     });
+    // the size of the tables it locks decides how serious a blocking lock is
+    ctx.sizes = super::table_sizes(std::slice::from_ref(&stmt));
+    ctx.lock_budget_ms = Some(super::lock_budget_ms());
     let ignored = ignore::file_ignores(&leading)
         .into_iter()
         .chain(ignore::statement_ignores(&leading, 0, leading.len()))
@@ -110,16 +117,18 @@ pub unsafe extern "C-unwind" fn ddl_guard(fcinfo: pg_sys::FunctionCallInfo) -> p
         .filter(|f| !ignored.contains(f.rule) && !ignored.contains("all"))
         .collect();
     if findings.is_empty() {
+        remember();
         return pg_sys::Datum::from(0);
     }
     report(mode, &stmt.tag, &findings);
+    remember();
     pg_sys::Datum::from(0)
 }
 
 fn lock_timeout_set() -> bool {
     unsafe {
         let v = pg_sys::GetConfigOption(c"lock_timeout".as_ptr(), true, false);
-        !v.is_null() && CStr::from_ptr(v).to_bytes() != b"0"
+        !v.is_null() && lint::is_timeout(Some(&CStr::from_ptr(v).to_string_lossy()))
     }
 }
 
@@ -129,7 +138,7 @@ fn lock_timeout_set() -> bool {
 #[derive(Default)]
 struct GuardState {
     lxid: u32,
-    created: BTreeSet<String>,
+    script: confiture_core::ddl::state::ScriptState,
     config: Option<confiture_core::lint::Config>,
 }
 
@@ -179,7 +188,7 @@ fn report(mode: LintMode, tag: &str, findings: &[Finding]) {
             ))
             .raise();
     }
-    Error::new(
+    let e = Error::new(
         Kind::LintViolation,
         format!(
             "confiture lint: {} finding(s) in {tag}{where_}",
@@ -187,6 +196,11 @@ fn report(mode: LintMode, tag: &str, findings: &[Finding]) {
         ),
     )
     .detail(lines.join("\n"))
-    .hint(hints.join(" "))
-    .warn();
+    .hint(hints.join(" "));
+    // info findings are information, not a warning
+    if findings.iter().all(|f| f.severity == Severity::Info) {
+        e.notice()
+    } else {
+        e.warn()
+    }
 }

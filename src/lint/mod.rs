@@ -26,8 +26,14 @@ pub fn load_config() -> Result<Config> {
             &[],
         )? {
             let rule: String = r.get(1)?.unwrap_or_default();
-            if r.get::<bool>(2)? == Some(false) {
-                config.disabled.insert(rule.clone());
+            match r.get::<bool>(2)? {
+                Some(false) => {
+                    config.disabled.insert(rule.clone());
+                }
+                Some(true) => {
+                    config.enabled.insert(rule.clone());
+                }
+                None => {}
             }
             if let Some(s) = r.get::<String>(3)?.as_deref().and_then(Severity::parse) {
                 config.severities.push((rule, s));
@@ -46,6 +52,55 @@ pub fn load_config() -> Result<Config> {
     })
     .map_err(Error::from)?;
     Ok(config)
+}
+
+/// `reltuples` and `relpages` of the existing tables `statements` name
+/// (resolved with the caller's search path), keyed by the name as written.
+pub fn table_sizes(
+    statements: &[confiture_core::ddl::Statement],
+) -> std::collections::BTreeMap<String, lint::TableSize> {
+    let mut names: Vec<confiture_core::ddl::QualifiedName> = Vec::new();
+    for s in statements {
+        for t in s.target_tables() {
+            if !t.name.is_empty() && !names.contains(&t) {
+                names.push(t);
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    if names.is_empty() {
+        return out;
+    }
+    crate::security::with_caller_search_path(|| {
+        let _ = Spi::connect_mut(|c| {
+            for n in &names {
+                check_interrupts();
+                let rows = c.update(
+                    "SELECT c.reltuples::pg_catalog.float8, c.relpages::pg_catalog.float8
+                       FROM pg_catalog.pg_class c
+                      WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(
+                            CASE WHEN $1 IS NULL THEN pg_catalog.quote_ident($2)
+                                 ELSE pg_catalog.quote_ident($1) OPERATOR(pg_catalog.||) '.'
+                                      OPERATOR(pg_catalog.||) pg_catalog.quote_ident($2) END)
+                        AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,m}'::pg_catalog.\"char\"[])",
+                    Some(1),
+                    &[n.schema.clone().into(), n.name.clone().into()],
+                )?;
+                if let Some(r) = rows.into_iter().next() {
+                    if let (Some(rows), Some(pages)) = (r.get::<f64>(1)?, r.get::<f64>(2)?) {
+                        out.insert(n.to_string(), lint::TableSize { rows, pages });
+                    }
+                }
+            }
+            Ok::<_, pgrx::spi::SpiError>(())
+        });
+    });
+    out
+}
+
+/// `confiture.lock_budget` in milliseconds.
+pub fn lock_budget_ms() -> f64 {
+    crate::guc::LOCK_BUDGET.get() as f64
 }
 
 /// Called per statement: a long lint can be cancelled.
@@ -82,7 +137,12 @@ pub fn lint_text(sql: &str, config: &Config) -> Vec<Finding> {
             sql,
             &statements,
             config,
-            &mut Context::default(),
+            &mut Context {
+                state: crate::ddl::state::script_state(&statements),
+                sizes: table_sizes(&statements),
+                lock_budget_ms: Some(lock_budget_ms()),
+                ..Default::default()
+            },
             &mut check_interrupts,
         ),
         Err(e) => vec![Finding {
@@ -171,7 +231,7 @@ fn lint_rules() -> Result<
                 "migration".to_owned(),
                 r.severity.as_str().to_owned(),
                 effective(r.id, r.severity),
-                !config.disabled.contains(r.id),
+                config.is_enabled(r.id),
                 r.message.to_owned(),
                 Some(r.why.to_owned()),
                 r.alternative.to_owned(),
@@ -184,7 +244,7 @@ fn lint_rules() -> Result<
             "catalog".to_owned(),
             r.severity.as_str().to_owned(),
             effective(r.id, r.severity),
-            !config.disabled.contains(r.id),
+            config.is_enabled(r.id),
             r.message.to_owned(),
             None,
             r.alternative.to_owned(),

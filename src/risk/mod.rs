@@ -49,7 +49,10 @@ fn rows_of(sql: &str, what: &str) -> Result<Vec<Row>> {
             }]);
         }
     };
-    let mut ctx = Context::default();
+    let mut ctx = Context {
+        state: crate::ddl::state::script_state(&statements),
+        ..Default::default()
+    };
     let mut rows = Vec::with_capacity(statements.len() + 1);
     let mut assessments = Vec::with_capacity(statements.len());
     for (i, stmt) in statements.iter().enumerate() {
@@ -229,6 +232,7 @@ fn lock_facts() -> TableIterator<
         name!(example, String),
         name!(lock, String),
         name!(rewrites, bool),
+        name!(relation, String),
     ),
 > {
     TableIterator::new(FACTS.iter().map(|f| {
@@ -237,6 +241,7 @@ fn lock_facts() -> TableIterator<
             f.example.into(),
             f.lock.into(),
             f.rewrites,
+            f.relation.into(),
         )
     }))
 }

@@ -161,12 +161,53 @@ fn kind(node: &N) -> StatementKind {
                     or_replace: false,
                 }
             } else {
+                let temporary = s
+                    .into
+                    .as_ref()
+                    .and_then(|i| i.rel.as_ref())
+                    .is_some_and(|r| r.relpersistence == "t");
                 K::CreateTable(CreateTable {
                     name,
                     as_select: true,
                     if_not_exists: s.if_not_exists,
+                    temporary,
                     ..Default::default()
                 })
+            }
+        }
+        // SELECT ... INTO t makes a new table t, as CREATE TABLE t AS does
+        N::SelectStmt(s) if s.into_clause.is_some() => {
+            let rel = s.into_clause.as_ref().and_then(|i| i.rel.as_ref());
+            K::CreateTable(CreateTable {
+                name: range_var(rel),
+                as_select: true,
+                temporary: rel.is_some_and(|r| r.relpersistence == "t"),
+                ..Default::default()
+            })
+        }
+        N::LockStmt(s) => K::Lock {
+            tables: s
+                .relations
+                .iter()
+                .filter_map(|n| match &n.node {
+                    Some(N::RangeVar(rv)) => Some(range_var(Some(rv))),
+                    _ => None,
+                })
+                .collect(),
+            mode: lock_mode_name(s.mode).to_owned(),
+        },
+        N::AlterObjectSchemaStmt(s) => {
+            let name = if let Some(rv) = &s.relation {
+                range_var(Some(rv))
+            } else if let Some(o) = &s.object {
+                object_name(o).unwrap_or_default()
+            } else {
+                QualifiedName::default()
+            };
+            K::SetSchema {
+                object: object_kind(s.object_type()),
+                name,
+                schema: s.newschema.clone(),
             }
         }
         N::AlterTableStmt(s) => {
@@ -203,21 +244,25 @@ fn kind(node: &N) -> StatementKind {
             kind: DmlKind::Insert,
             table: range_var(s.relation.as_ref()),
             has_where: true,
+            duplicate_column: first_duplicate(target_names(&s.cols)),
         }),
         N::UpdateStmt(s) => K::Dml(Dml {
             kind: DmlKind::Update,
             table: range_var(s.relation.as_ref()),
             has_where: s.where_clause.is_some(),
+            duplicate_column: first_duplicate(target_names(&s.target_list)),
         }),
         N::DeleteStmt(s) => K::Dml(Dml {
             kind: DmlKind::Delete,
             table: range_var(s.relation.as_ref()),
             has_where: s.where_clause.is_some(),
+            duplicate_column: None,
         }),
         N::MergeStmt(s) => K::Dml(Dml {
             kind: DmlKind::Merge,
             table: range_var(s.relation.as_ref()),
             has_where: true,
+            duplicate_column: None,
         }),
         N::TruncateStmt(s) => K::Truncate {
             tables: s
@@ -228,6 +273,7 @@ fn kind(node: &N) -> StatementKind {
                     _ => None,
                 })
                 .collect(),
+            cascade: s.behavior() == pb::DropBehavior::DropCascade,
         },
         N::CreateFunctionStmt(s) => {
             let mut f = CreateFunction {
@@ -275,6 +321,19 @@ fn kind(node: &N) -> StatementKind {
             object: ObjectKind::Schema,
             name: text(&s.schemaname).map(|n| QualifiedName::unqualified(&n)),
         },
+        N::AlterEnumStmt(s) if !s.new_val.is_empty() && s.old_val.is_empty() => K::AddEnumValue {
+            type_name: dotted_name(&s.type_name).unwrap_or_default(),
+            value: s.new_val.clone(),
+            positioned: !s.new_val_neighbor.is_empty(),
+        },
+        N::CreateDomainStmt(s) if !s.constraints.is_empty() => K::DomainConstraint {
+            name: dotted_name(&s.domainname).unwrap_or_default(),
+            create: true,
+        },
+        N::AlterDomainStmt(s) if s.subtype == "C" => K::DomainConstraint {
+            name: dotted_name(&s.type_name).unwrap_or_default(),
+            create: false,
+        },
         N::CreateSeqStmt(_)
         | N::CompositeTypeStmt(_)
         | N::CreateEnumStmt(_)
@@ -285,6 +344,17 @@ fn kind(node: &N) -> StatementKind {
         },
         _ => K::Other,
     }
+}
+
+/// The column names of a list of `ResTarget`s (an UPDATE's SET list, an
+/// INSERT's column list); `SET (a, b) = ...` counts each column.
+fn target_names(list: &[pb::Node]) -> Vec<String> {
+    list.iter()
+        .filter_map(|n| match &n.node {
+            Some(N::ResTarget(t)) if !t.name.is_empty() => Some(t.name.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 fn create_table(s: &pb::CreateStmt) -> CreateTable {
@@ -454,6 +524,67 @@ fn alter_table_cmd(c: &pb::AlterTableCmd) -> AlterTableCmd {
             partition: range_var(p.name.as_ref()),
             concurrently: p.concurrent,
         },
+        (A::AtSetRelOptions | A::AtResetRelOptions, Some(N::List(l))) => T::SetOptions {
+            options: def_elems(&l.items)
+                .map(|d| {
+                    if d.defnamespace.is_empty() {
+                        d.defname.clone()
+                    } else {
+                        format!("{}.{}", d.defnamespace, d.defname)
+                    }
+                })
+                .collect(),
+            reset: c.subtype() == A::AtResetRelOptions,
+        },
+        (A::AtSetOptions | A::AtResetOptions, _) => T::SetColumnOptions { column: name },
+        (A::AtSetStorage | A::AtSetCompression, _) => T::SetStorage { column: name },
+        (A::AtClusterOn, _) => T::ClusterOn { index: Some(name) },
+        (A::AtDropCluster, _) => T::ClusterOn { index: None },
+        (A::AtEnableTrig | A::AtEnableAlwaysTrig | A::AtEnableReplicaTrig, _) => T::Trigger {
+            enable: true,
+            name: Some(name),
+        },
+        (A::AtEnableTrigAll | A::AtEnableTrigUser, _) => T::Trigger {
+            enable: true,
+            name: None,
+        },
+        (A::AtDisableTrig, _) => T::Trigger {
+            enable: false,
+            name: Some(name),
+        },
+        (A::AtDisableTrigAll | A::AtDisableTrigUser, _) => T::Trigger {
+            enable: false,
+            name: None,
+        },
+        (A::AtEnableRule | A::AtEnableAlwaysRule | A::AtEnableReplicaRule, _) => {
+            T::Rule { enable: true }
+        }
+        (A::AtDisableRule, _) => T::Rule { enable: false },
+        (
+            A::AtEnableRowSecurity
+            | A::AtDisableRowSecurity
+            | A::AtForceRowSecurity
+            | A::AtNoForceRowSecurity,
+            _,
+        ) => T::RowSecurity,
+        (A::AtAddInherit | A::AtDropInherit, Some(N::RangeVar(rv))) => T::Inherit {
+            parent: range_var(Some(rv)),
+            add: c.subtype() == A::AtAddInherit,
+        },
+        (A::AtChangeOwner, _) => T::Owner,
+        (A::AtReplicaIdentity, _) => T::ReplicaIdentity,
+        (A::AtAddIdentity | A::AtSetIdentity | A::AtDropIdentity, _) => {
+            T::Identity { column: name }
+        }
+        (A::AtAlterConstraint, def) => T::AlterConstraint {
+            name: match def {
+                Some(N::Constraint(k)) => k.conname.clone(),
+                Some(N::AtalterConstraint(k)) => k.conname.clone(),
+                _ => name,
+            },
+        },
+        (A::AtSetAccessMethod, _) => T::SetAccessMethod,
+        (A::AtDropExpression, _) => T::DropExpression { column: name },
         // the server names the subcommand by its number; the name says more
         (other, _) => T::Other(format!("subcommand {}", other.as_str_name())),
     }
@@ -958,7 +1089,31 @@ mod tests {
                 "CREATE TABLE AS",
                 |k| matches!(k, K::CreateTable(t) if t.as_select && t.name.name == "c"),
             ),
-            ("SELECT 1 INTO c", "SELECT", |k| matches!(k, K::Other)),
+            (
+                "SELECT 1 INTO c",
+                "SELECT",
+                |k| matches!(k, K::CreateTable(t) if t.as_select && t.name.name == "c"),
+            ),
+            (
+                "UPDATE t SET a = 1, a = 2",
+                "UPDATE",
+                |k| matches!(k, K::Dml(d) if d.duplicate_column.as_deref() == Some("a")),
+            ),
+            (
+                "INSERT INTO t (a, b) VALUES (1, 2)",
+                "INSERT",
+                |k| matches!(k, K::Dml(d) if d.duplicate_column.is_none()),
+            ),
+            (
+                "LOCK TABLE t IN SHARE MODE",
+                "LOCK TABLE",
+                |k| matches!(k, K::Lock { tables, mode } if tables.len() == 1 && mode == "ShareLock"),
+            ),
+            (
+                "ALTER TABLE s.t SET SCHEMA u",
+                "ALTER TABLE",
+                |k| matches!(k, K::SetSchema { object: ObjectKind::Table, name, schema } if name.name == "t" && schema == "u"),
+            ),
             (
                 "CREATE MATERIALIZED VIEW m AS SELECT 1",
                 "CREATE MATERIALIZED VIEW",
@@ -1044,7 +1199,7 @@ mod tests {
             (
                 "TRUNCATE a, s.b",
                 "TRUNCATE TABLE",
-                |k| matches!(k, K::Truncate { tables } if tables.len() == 2),
+                |k| matches!(k, K::Truncate { tables, .. } if tables.len() == 2),
             ),
             (
                 "CREATE PROCEDURE p() SECURITY INVOKER LANGUAGE sql AS 'SELECT 1'",
@@ -1170,7 +1325,13 @@ mod tests {
         assert!(
             matches!(&c[14], T::AddConstraint(k) if k.kind == ConstraintKind::PrimaryKey && k.columns == vec!["id".to_string()])
         );
-        assert_eq!(c[15], T::Other("subcommand AT_SetRelOptions".into()));
+        assert_eq!(
+            c[15],
+            T::SetOptions {
+                options: vec!["fillfactor".into()],
+                reset: false
+            }
+        );
         assert!(matches!(&c[16], T::AddColumn { column, .. } if column.identity));
         assert!(matches!(&c[17], T::AddColumn { column, .. } if column.generated_stored));
         // partitions

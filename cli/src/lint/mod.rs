@@ -481,7 +481,7 @@ pub fn own_finding(
     (line, column): (usize, usize),
 ) -> Option<Finding> {
     let c = &config.rules;
-    if c.disabled.contains(rule.id) || [rule.id, "all"].iter().any(|r| silenced.contains(*r)) {
+    if !c.is_enabled(rule.id) || [rule.id, "all"].iter().any(|r| silenced.contains(*r)) {
         return None;
     }
     if c.exempt(rule.id, &object) {

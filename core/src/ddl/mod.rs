@@ -8,6 +8,7 @@
 //! command tag, so nothing is ever dropped on the floor.
 
 pub mod functions;
+pub mod state;
 pub mod table;
 pub mod transaction;
 
@@ -44,6 +45,20 @@ impl std::fmt::Display for QualifiedName {
     }
 }
 
+/// pg_locks' name of lock mode `n` (1 = AccessShareLock ... 8 = AccessExclusiveLock).
+pub fn lock_mode_name(n: i32) -> &'static str {
+    match n {
+        1 => "AccessShareLock",
+        2 => "RowShareLock",
+        3 => "RowExclusiveLock",
+        4 => "ShareUpdateExclusiveLock",
+        5 => "ShareLock",
+        6 => "ShareRowExclusiveLock",
+        7 => "ExclusiveLock",
+        _ => "AccessExclusiveLock",
+    }
+}
+
 impl Statement {
     /// The existing tables the statement works on (for deciding whether
     /// they were created in the same transaction).
@@ -53,7 +68,8 @@ impl Statement {
             StatementKind::AlterTable(at) => vec![at.table.clone()],
             StatementKind::Rename(r) => vec![r.target.clone()],
             StatementKind::Dml(d) => vec![d.table.clone()],
-            StatementKind::Truncate { tables } => tables.clone(),
+            StatementKind::Truncate { tables, .. } => tables.clone(),
+            StatementKind::Lock { tables, .. } => tables.clone(),
             StatementKind::Drop(d) => d.names.clone(),
             _ => Vec::new(),
         }
@@ -108,6 +124,18 @@ pub enum StatementKind {
     Dml(Dml),
     Truncate {
         tables: Vec<QualifiedName>,
+        cascade: bool,
+    },
+    /// `ALTER TYPE t ADD VALUE v [BEFORE | AFTER w]`; `positioned` with BEFORE/AFTER.
+    AddEnumValue {
+        type_name: QualifiedName,
+        value: String,
+        positioned: bool,
+    },
+    /// `CREATE DOMAIN ... CHECK (...)` (`create`) or `ALTER DOMAIN ... ADD CONSTRAINT`.
+    DomainConstraint {
+        name: QualifiedName,
+        create: bool,
     },
     CreateFunction(CreateFunction),
     /// `SET [LOCAL] name = value` (`lock_timeout`, `statement_timeout` ...).
@@ -134,6 +162,17 @@ pub enum StatementKind {
     CreateOther {
         object: ObjectKind,
         name: Option<QualifiedName>,
+    },
+    /// `LOCK [TABLE] t, ... [IN mode MODE]`; `mode` as pg_locks names it.
+    Lock {
+        tables: Vec<QualifiedName>,
+        mode: String,
+    },
+    /// `ALTER TABLE|VIEW|TYPE|FUNCTION ... SET SCHEMA s`
+    SetSchema {
+        object: ObjectKind,
+        name: QualifiedName,
+        schema: String,
     },
     /// Anything no rule looks at.
     Other,

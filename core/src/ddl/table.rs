@@ -114,6 +114,12 @@ pub struct CreateTable {
     pub as_select: bool,
 }
 
+/// The first name that occurs twice in `names`.
+pub fn first_duplicate(names: impl IntoIterator<Item = String>) -> Option<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    names.into_iter().find(|n| !seen.insert(n.clone()))
+}
+
 impl CreateTable {
     pub fn has_primary_key(&self) -> bool {
         self.columns.iter().any(|c| c.primary_key)
@@ -175,6 +181,57 @@ pub enum AlterTableCmd {
     SetStatistics {
         column: String,
     },
+    /// `SET (...)` / `RESET (...)` storage parameters, by name.
+    SetOptions {
+        options: Vec<String>,
+        reset: bool,
+    },
+    /// `ALTER COLUMN c SET (n_distinct = ...)` / `RESET (...)`.
+    SetColumnOptions {
+        column: String,
+    },
+    /// `ALTER COLUMN c SET STORAGE ...` / `SET COMPRESSION ...`.
+    SetStorage {
+        column: String,
+    },
+    /// `CLUSTER ON index` (`Some`) / `SET WITHOUT CLUSTER` (`None`).
+    ClusterOn {
+        index: Option<String>,
+    },
+    /// `ENABLE` / `DISABLE [ALWAYS | REPLICA] TRIGGER name | ALL | USER`.
+    Trigger {
+        enable: bool,
+        name: Option<String>,
+    },
+    /// `ENABLE` / `DISABLE [ALWAYS | REPLICA] RULE`.
+    Rule {
+        enable: bool,
+    },
+    /// `ENABLE` / `DISABLE` / `[NO] FORCE ROW LEVEL SECURITY`.
+    RowSecurity,
+    /// `INHERIT parent` / `NO INHERIT parent`.
+    Inherit {
+        parent: QualifiedName,
+        add: bool,
+    },
+    /// `OWNER TO role`
+    Owner,
+    /// `REPLICA IDENTITY ...`
+    ReplicaIdentity,
+    /// `ALTER COLUMN c ADD | SET | DROP IDENTITY`
+    Identity {
+        column: String,
+    },
+    /// `ALTER CONSTRAINT name [NOT] DEFERRABLE`
+    AlterConstraint {
+        name: String,
+    },
+    /// `SET ACCESS METHOD`
+    SetAccessMethod,
+    /// `ALTER COLUMN c DROP EXPRESSION`
+    DropExpression {
+        column: String,
+    },
     /// Anything else, by the server's subcommand name.
     Other(String),
 }
@@ -210,6 +267,9 @@ pub struct Dml {
     pub kind: DmlKind,
     pub table: QualifiedName,
     pub has_where: bool,
+    /// A column assigned twice (`UPDATE t SET a = 1, a = 2`, `INSERT INTO t (a, a)`).
+    #[serde(default)]
+    pub duplicate_column: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -9,7 +9,6 @@ pub mod locks;
 
 use crate::ddl::*;
 use serde::Serialize;
-use std::collections::BTreeSet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub enum Tier {
@@ -39,27 +38,26 @@ pub enum Rewrite {
 /// What is known while assessing a script, statement after statement.
 #[derive(Debug, Clone, Default)]
 pub struct Context {
-    /// Tables created earlier in the same script: nobody else can be using them.
-    pub created: BTreeSet<String>,
+    /// Tables created earlier in the same script (following renames and
+    /// schemas): nobody else can be using them.
+    pub state: crate::ddl::state::ScriptState,
     /// `SET lock_timeout` was run earlier in the script.
     pub lock_timeout: bool,
 }
 
 impl Context {
     fn is_new(&self, t: &QualifiedName) -> bool {
-        self.created.contains(&t.name)
+        self.state.is_new(t)
     }
     /// Remember what a statement changes for the ones after it.
     pub fn after(&mut self, stmt: &Statement) {
         match &stmt.kind {
-            StatementKind::CreateTable(t) => {
-                self.created.insert(t.name.name.clone());
-            }
             StatementKind::Set { name, value, .. } if name == "lock_timeout" => {
-                self.lock_timeout = value.as_deref().is_some_and(|v| v != "0");
+                self.lock_timeout = crate::lint::is_timeout(value.as_deref());
             }
             _ => {}
         }
+        self.state.after(stmt);
     }
 }
 
@@ -144,6 +142,26 @@ pub const NOTHING_TO_UNDO: &str = "nothing to undo";
 
 /// Assess one statement; `ctx` knows what earlier statements did.
 pub fn assess(stmt: &Statement, ctx: &Context) -> Assessment {
+    let mut a = assess_kind(stmt, ctx);
+    // the lock facts cover statements the arms below do not lock
+    // (LOCK, triggers, SET SCHEMA, REINDEX, foreign keys of CREATE TABLE ...)
+    for (t, mode) in locks::statement_locks(stmt) {
+        a.lock(mode, &t, ctx);
+    }
+    if let StatementKind::CreateTable(t) = &stmt.kind {
+        let refs = t
+            .columns
+            .iter()
+            .filter_map(|c| c.references.as_ref())
+            .chain(t.constraints.iter().filter_map(|k| k.references.as_ref()));
+        for r in refs {
+            a.lock(locks::SHARE_ROW_EXCLUSIVE, r, ctx);
+        }
+    }
+    a
+}
+
+fn assess_kind(stmt: &Statement, ctx: &Context) -> Assessment {
     let mut a = Assessment::new();
     use StatementKind as K;
     match &stmt.kind {
@@ -183,17 +201,28 @@ pub fn assess(stmt: &Statement, ctx: &Context) -> Assessment {
         }
         K::Rename(r) => {
             let t = &r.target;
-            a.lock(ACCESS_EXCLUSIVE, t, ctx);
+            // ALTER INDEX ... RENAME takes SHARE UPDATE EXCLUSIVE (the lock facts)
+            if r.object != ObjectKind::Index {
+                a.lock(ACCESS_EXCLUSIVE, t, ctx);
+            }
             let old = r.sub.clone().unwrap_or_else(|| t.name.clone());
-            a.compatibility = Some(format!("application code using the name {old} breaks"));
-            a.raise(
-                Tier::Dangerous,
-                format!(
-                    "renaming {old} to {} breaks running code that uses the old name",
-                    r.new_name
-                ),
-            );
-            a.recommend("Add the new name alongside the old one (a view, or a new column kept in sync), move the code, then drop the old name.");
+            // a table (or column) this script created has no code using its name yet
+            let unseen = ctx.is_new(t)
+                || (r.object == ObjectKind::Column
+                    && r.sub
+                        .as_deref()
+                        .is_some_and(|c| ctx.state.is_new_column(t, c)));
+            if !unseen {
+                a.compatibility = Some(format!("application code using the name {old} breaks"));
+                a.raise(
+                    Tier::Dangerous,
+                    format!(
+                        "renaming {old} to {} breaks running code that uses the old name",
+                        r.new_name
+                    ),
+                );
+                a.recommend("Add the new name alongside the old one (a view, or a new column kept in sync), move the code, then drop the old name.");
+            }
             a.inverse = Some(match (&r.object, &r.sub) {
                 (ObjectKind::Column, Some(col)) => {
                     format!("ALTER TABLE {t} RENAME COLUMN {} TO {col}", r.new_name)
@@ -240,7 +269,7 @@ pub fn assess(stmt: &Statement, ctx: &Context) -> Assessment {
                 }
             }
         }
-        K::Truncate { tables } => {
+        K::Truncate { tables, .. } => {
             for t in tables {
                 a.lock(ACCESS_EXCLUSIVE, t, ctx);
             }
@@ -472,12 +501,16 @@ fn alter(a: &mut Assessment, table: &QualifiedName, cmd: &AlterTableCmd, ctx: &C
             }
         }
         C::AlterColumnType {
-            column, type_name, ..
+            column,
+            type_name,
+            using,
         } => {
             a.lock(ACCESS_EXCLUSIVE, table, ctx);
             if !new {
-                // widening varchar / to text is binary-coercible: no rewrite
-                let cheap = type_name.is(&["text", "varchar", "character varying", "citext"]);
+                // widening varchar / to text is binary-coercible: no rewrite;
+                // a USING expression is computed for every row: always one
+                let cheap =
+                    !*using && type_name.is(&["text", "varchar", "character varying", "citext"]);
                 a.rewrite = if cheap { Rewrite::Maybe } else { Rewrite::Yes };
                 let tier = if cheap {
                     Tier::Caution
@@ -593,7 +626,8 @@ fn alter(a: &mut Assessment, table: &QualifiedName, cmd: &AlterTableCmd, ctx: &C
                 "ALTER TABLE {table} ALTER COLUMN {column} SET STATISTICS -1"
             ));
         }
-        C::Other(_) => a.lock(ACCESS_EXCLUSIVE, table, ctx),
+        // every other subcommand: the lock PostgreSQL takes for it
+        _ => a.lock(locks::alter_lock(cmd), table, ctx),
     }
 }
 

@@ -79,7 +79,12 @@ type_rule!(PREFER_TEXT, "prefer-text", Severity::Info,
     "varchar(n) limits are better checked with a constraint",
     "Changing the limit later needs ALTER COLUMN TYPE; text with a CHECK (length(col) <= n) changes cheaply.",
     "text, with a CHECK constraint where a limit matters.",
-    |c| c.type_name.is(&["varchar", "bpchar"]) && !c.type_name.modifiers.is_empty());
+    |c| c.type_name.is(&["varchar"]) && !c.type_name.modifiers.is_empty());
+type_rule!(BAN_CHAR_FIELD, "ban-char-field", Severity::Warning,
+    "char(n) pads values with spaces",
+    "char(n) is blank-padded: trailing spaces are silently added, ignored in comparisons and counted in length limits; it is never faster than text.",
+    "text (with a CHECK (length(col) = n) if the length is fixed).",
+    |c| c.type_name.is(&["bpchar"]));
 type_rule!(
     PREFER_TIMESTAMPTZ,
     "prefer-timestamptz",

@@ -15,6 +15,11 @@ fn check(stmt: &Statement, ctx: &Context, out: &mut Vec<Hit>) {
         if ctx.is_new(&r.target) {
             return;
         }
+        if let (ObjectKind::Column, Some(c)) = (r.object, &r.sub) {
+            if ctx.state.is_new_column(&r.target, c) {
+                return; // added by this script: nothing uses it yet
+            }
+        }
         if matches!(
             r.object,
             ObjectKind::Table | ObjectKind::Column | ObjectKind::View | ObjectKind::Schema

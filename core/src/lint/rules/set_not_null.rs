@@ -13,7 +13,7 @@ pub static RULE: Rule = Rule {
 fn check(stmt: &Statement, ctx: &Context, out: &mut Vec<Hit>) {
     for (table, cmd) in existing_table_commands(stmt, ctx) {
         if let AlterTableCmd::SetNotNull { column } = cmd {
-            if !ctx.not_null_checked.contains(column) {
+            if !ctx.state.not_null_checked(table, column) {
                 out.push(Hit::on(format!("{table}.{column}"), ""));
             }
         }

@@ -11,7 +11,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(stmt: &Statement, ctx: &Context, out: &mut Vec<Hit>) {
-    if let StatementKind::Truncate { tables } = &stmt.kind {
+    if let StatementKind::Truncate { tables, .. } = &stmt.kind {
         out.extend(
             tables
                 .iter()
