@@ -112,6 +112,8 @@ struct Watcher<'o> {
     sizes: BTreeMap<String, f64>,
     rates: &'o confiture_core::estimate::Rates,
     mwm_kb: f64,
+    /// Tables an earlier statement of this dry run wrote or rewrote.
+    written: &'o mut std::collections::BTreeSet<String>,
 }
 
 impl Observer for Watcher<'_> {
@@ -179,7 +181,36 @@ impl Observer for Watcher<'_> {
             }
             Some(json!({ "before": before_rows, "after": after }))
         });
-        let growth = growth(&effects, duration_ms);
+        let mut effects = effects;
+        // What the statement works on, by the model: a lock an earlier
+        // statement of the dry run already holds (VALIDATE after another
+        // VALIDATE, an UPDATE after another) shows no new lock, yet the
+        // statement still scans or writes that table.
+        let planned = planned_tables(text);
+        for table in &planned {
+            if let Some(stats) = model::table_stats(table) {
+                effects.tables.entry(stats.name).or_insert(stats.rows);
+            }
+        }
+        let mut growth = growth(&effects, duration_ms);
+        if growth == Growth::Constant && !planned.is_empty() {
+            growth = Growth::Linear;
+        }
+        // Rows an earlier statement of this dry run wrote belong to its own
+        // transaction: updating or deleting them costs more (a combo command
+        // id per row) than committed production rows do.
+        let mut duration_ms = duration_ms;
+        if effects.updated + effects.deleted > 0
+            && effects
+                .changed_tables
+                .iter()
+                .any(|t| self.written.contains(t))
+        {
+            duration_ms /= estimate::OWN_TRANSACTION_WRITE_FACTOR;
+        }
+        for t in effects.changed_tables.iter().chain(&effects.rewritten) {
+            self.written.insert(t.clone());
+        }
         let (rows_here, rows_production) = self.sizes_for(&effects);
         let (model_factor, estimate_inputs) = match (growth, rows_here, rows_production) {
             (Growth::Constant, ..) => (None, Vec::new()),
@@ -314,6 +345,21 @@ fn growth(e: &Effects, duration_ms: f64) -> Growth {
     } else {
         Growth::Constant
     }
+}
+
+/// The tables the cost model says a statement works on.
+fn planned_tables(text: &str) -> Vec<String> {
+    let Some(stmt) = crate::ddl::parse::parse(text)
+        .ok()
+        .and_then(|s| s.into_iter().next())
+    else {
+        return Vec::new();
+    };
+    let a = confiture_core::risk::assess(&stmt, &Default::default());
+    model::plan(&stmt, &a, text)
+        .into_iter()
+        .map(|(t, _)| t)
+        .collect()
 }
 
 fn exact_count(table: &str) -> f64 {
@@ -533,6 +579,7 @@ pub fn run_plan(function: &str, target: Option<&str>, options: &Options) -> Resu
     let locks_before = advisory_locks()?;
     let rates = calibrate::stored_rates();
     let mwm_kb = model::maintenance_work_mem_kb();
+    let mut written = std::collections::BTreeSet::new();
 
     let outcome = Subtransaction::new().always_roll_back().run(|| {
         let mut reports = Vec::with_capacity(scripts.len() + 1);
@@ -549,6 +596,7 @@ pub fn run_plan(function: &str, target: Option<&str>, options: &Options) -> Resu
                 sizes: BTreeMap::new(),
                 rates: &rates,
                 mwm_kb,
+                written: &mut written,
             };
             let outcome = script.run_atomically(&mut hooks, Some(&mut watcher));
             let mut statements = watcher.reports;
