@@ -7,8 +7,8 @@
 #  - assess() alone (nothing run: statistics and rates), before and after
 #    confiture.calibrate(), vs the real run (goal after calibrating: ±25%);
 #  - the dry run's own duration vs the real run's (goal: ratio <= 1.10).
-# The real run applies the migrations one by one (confiture.migrate(target)),
-# each assessed just before, on the table as it is then.
+# The real run applies every migration in one transaction (as one
+# confiture.migrate() call does), each assessed just before it runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -42,19 +42,24 @@ dry_ms=$(psql -X -q -At -d b_big -c "SET client_min_messages = error" -c "\timin
     -c "\o $DIR/dry" -c "SELECT version, extract(epoch FROM duration) * 1000 FROM confiture.dry_run()
                           WHERE kind = 'migration' ORDER BY version" | awk '/^Time:/ {print int($2)}')
 q b_big "CHECKPOINT"
-: > "$DIR/assessed"
-assessed() {
-    q b_big "SELECT extract(epoch FROM estimated_duration) * 1000 FROM confiture.assess_migration('$1') WHERE statement = 0"
-}
-for v in $(q b_big "SELECT version FROM confiture.status() ORDER BY version"); do
-    # assess without calibration (default rates), then with this server's
-    q b_big "DELETE FROM confiture.calibration"
-    before=$(assessed "$v")
-    q b_big "INSERT INTO confiture.calibration SELECT * FROM saved_rates"
-    after=$(assessed "$v")
-    echo "$v|$before|$after" >> "$DIR/assessed"
-    q b_big "SELECT count(*) FROM confiture.migrate(target => '$v')" >/dev/null
-done
+# The real run: every migration in one transaction, as one migrate() call
+# would, each assessed just before it runs (on the table as it is then),
+# first with default rates, then with this server's.
+q b_big "CREATE TABLE bench_assessed (version text, before float8, after float8)"
+{
+    echo "SET client_min_messages = error;"
+    for v in $(q b_big "SELECT version FROM confiture.status() ORDER BY version"); do
+        cat <<SQL
+DELETE FROM confiture.calibration;
+INSERT INTO bench_assessed SELECT '$v', extract(epoch FROM estimated_duration) * 1000 FROM confiture.assess_migration('$v') WHERE statement = 0;
+INSERT INTO confiture.calibration SELECT * FROM saved_rates;
+UPDATE bench_assessed SET after = (SELECT extract(epoch FROM estimated_duration) * 1000 FROM confiture.assess_migration('$v') WHERE statement = 0) WHERE version = '$v';
+SELECT count(*) FROM confiture.migrate(target => '$v');
+SQL
+    done
+} > "$DIR/real.sql"
+psql -X -q -1 -v ON_ERROR_STOP=1 -d b_big -f "$DIR/real.sql" >/dev/null
+q b_big "SELECT version, before, after FROM bench_assessed ORDER BY version" > "$DIR/assessed"
 echo "dry_run: load average after the real run $(load)"
 q b_big "SELECT version, extract(epoch FROM duration) * 1000 FROM confiture.status() ORDER BY version" > "$DIR/real"
 real_ms=$(awk -F'|' '{s += $2} END {print int(s)}' "$DIR/real")

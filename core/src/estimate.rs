@@ -200,8 +200,9 @@ impl Default for Rates {
 
 /// How much slower an UPDATE or DELETE is on rows the current transaction
 /// wrote (each needs a combo command id) than on committed rows, measured on
-/// PostgreSQL 15: the calibration's scratch rows and a dry run's rows after
-/// an earlier rewrite are such rows; production's are not.
+/// PostgreSQL 15: the calibration's scratch rows are such rows, and so are a
+/// table's after a rewrite earlier in the same transaction (several
+/// migrations applied by one `migrate()`).
 pub const OWN_TRANSACTION_WRITE_FACTOR: f64 = 1.8;
 
 /// The rate names `confiture.calibrate()` stores, with their units.
@@ -320,6 +321,9 @@ pub struct TableStats {
     /// Fill factor in percent (100 unless set).
     pub fillfactor: f64,
     pub indexes: Vec<IndexStats>,
+    /// Its rows were written by the current transaction (created or
+    /// rewritten in it): updating them costs OWN_TRANSACTION_WRITE_FACTOR more.
+    pub own_transaction: bool,
 }
 
 impl TableStats {
@@ -495,7 +499,13 @@ pub fn cost(work: &Work, t: &TableStats, r: &Rates, mwm_kb: f64) -> Cost {
             if !t.indexes.is_empty() {
                 c.used(format!("{} existing index(es)", t.indexes.len()));
             }
-            touched * per * width_factor(t, r, 0.6) * (1.0 + extra) / 1000.0
+            let own = if t.own_transaction {
+                c.used("rows written earlier in this transaction");
+                OWN_TRANSACTION_WRITE_FACTOR
+            } else {
+                1.0
+            };
+            touched * per * width_factor(t, r, 0.6) * (1.0 + extra) * own / 1000.0
         }
     };
     c
@@ -671,6 +681,7 @@ mod tests {
                 key_bytes: 8.0,
                 text_key: false,
             }],
+            own_transaction: false,
         }
     }
 

@@ -112,8 +112,6 @@ struct Watcher<'o> {
     sizes: BTreeMap<String, f64>,
     rates: &'o confiture_core::estimate::Rates,
     mwm_kb: f64,
-    /// Tables an earlier statement of this dry run wrote or rewrote.
-    written: &'o mut std::collections::BTreeSet<String>,
 }
 
 impl Observer for Watcher<'_> {
@@ -195,21 +193,6 @@ impl Observer for Watcher<'_> {
         let mut growth = growth(&effects, duration_ms);
         if growth == Growth::Constant && !planned.is_empty() {
             growth = Growth::Linear;
-        }
-        // Rows an earlier statement of this dry run wrote belong to its own
-        // transaction: updating or deleting them costs more (a combo command
-        // id per row) than committed production rows do.
-        let mut duration_ms = duration_ms;
-        if effects.updated + effects.deleted > 0
-            && effects
-                .changed_tables
-                .iter()
-                .any(|t| self.written.contains(t))
-        {
-            duration_ms /= estimate::OWN_TRANSACTION_WRITE_FACTOR;
-        }
-        for t in effects.changed_tables.iter().chain(&effects.rewritten) {
-            self.written.insert(t.clone());
         }
         let (rows_here, rows_production) = self.sizes_for(&effects);
         let (model_factor, estimate_inputs) = match (growth, rows_here, rows_production) {
@@ -579,7 +562,6 @@ pub fn run_plan(function: &str, target: Option<&str>, options: &Options) -> Resu
     let locks_before = advisory_locks()?;
     let rates = calibrate::stored_rates();
     let mwm_kb = model::maintenance_work_mem_kb();
-    let mut written = std::collections::BTreeSet::new();
 
     let outcome = Subtransaction::new().always_roll_back().run(|| {
         let mut reports = Vec::with_capacity(scripts.len() + 1);
@@ -596,7 +578,6 @@ pub fn run_plan(function: &str, target: Option<&str>, options: &Options) -> Resu
                 sizes: BTreeMap::new(),
                 rates: &rates,
                 mwm_kb,
-                written: &mut written,
             };
             let outcome = script.run_atomically(&mut hooks, Some(&mut watcher));
             let mut statements = watcher.reports;

@@ -105,6 +105,7 @@ pub fn table_stats(table: &str) -> Option<TableStats> {
         ledger::first_value::<JsonB>(
             r#"SELECT pg_catalog.jsonb_build_object(
                  'name', c.oid::pg_catalog.regclass::pg_catalog.text,
+                 'oid', c.oid::pg_catalog.int8,
                  'rows', c.reltuples::pg_catalog.float8,
                  'pages', c.relpages::pg_catalog.float8,
                  'size_pages', (pg_catalog.pg_relation_size(c.oid) / 8192)::pg_catalog.float8,
@@ -160,7 +161,9 @@ pub fn table_stats(table: &str) -> Option<TableStats> {
                 .collect()
         })
         .unwrap_or_default();
+    let oid = found.get("oid").and_then(|v| v.as_i64()).unwrap_or(0);
     Some(TableStats {
+        own_transaction: rewritten_in_this_transaction(oid),
         name: found
             .get("name")
             .and_then(|v| v.as_str())
@@ -172,6 +175,25 @@ pub fn table_stats(table: &str) -> Option<TableStats> {
         fillfactor: f("fillfactor"),
         indexes,
     })
+}
+
+/// Was the relation created, or given a new file (a rewrite), by the
+/// current transaction? Then its rows are this transaction's own.
+fn rewritten_in_this_transaction(oid: i64) -> bool {
+    if oid <= 0 {
+        return false;
+    }
+    unsafe {
+        let rel = pg_sys::RelationIdGetRelation(pg_sys::Oid::from(oid as u32));
+        if rel.is_null() {
+            return false;
+        }
+        let own = (*rel).rd_createSubid != 0
+            || (*rel).rd_newRelfilenodeSubid != 0
+            || (*rel).rd_firstRelfilenodeSubid != 0;
+        pg_sys::RelationClose(rel);
+        own
+    }
 }
 
 /// Key width and kind of an index on `columns` of `table`.
