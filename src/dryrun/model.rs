@@ -100,8 +100,23 @@ pub fn plan(stmt: &Statement, a: &Assessment, sql: &str) -> Vec<(String, Planned
 }
 
 /// The table's statistics, or None when it does not exist (yet).
+/// The oid of `table` as the caller names it (resolved under the caller's
+/// search_path by a fully qualified call: nothing there can stand in).
+pub fn table_oid(table: &str) -> Option<i64> {
+    crate::security::with_caller_search_path(|| {
+        ledger::first_value::<i64>(
+            "SELECT pg_catalog.to_regclass($1)::pg_catalog.oid::pg_catalog.int8",
+            &[table.to_owned().into()],
+        )
+    })
+    .ok()
+    .flatten()
+}
+
 pub fn table_stats(table: &str) -> Option<TableStats> {
-    let found = crate::security::with_caller_search_path(|| {
+    let oid = table_oid(table)?;
+    // the catalog queries run under the pinned search_path
+    let found = {
         ledger::first_value::<JsonB>(
             r#"SELECT pg_catalog.jsonb_build_object(
                  'name', c.oid::pg_catalog.regclass::pg_catalog.text,
@@ -115,7 +130,7 @@ pub fn table_stats(table: &str) -> Option<TableStats> {
                                           WHERE o OPERATOR(pg_catalog.~~) 'fillfactor=%'), 100),
                  'indexes', coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                                   'name', i.indexrelid::pg_catalog.regclass::pg_catalog.text,
-                                  'key_bytes', (SELECT coalesce(sum(coalesce(s.avg_width, CASE WHEN a.attlen > 0 THEN a.attlen END, 16)), 16)
+                                  'key_bytes', (SELECT coalesce(sum(coalesce(s.avg_width, CASE WHEN a.attlen OPERATOR(pg_catalog.>) 0 THEN a.attlen END, 16)), 16)
                                                   FROM pg_catalog.pg_attribute a
                                                   LEFT JOIN pg_catalog.pg_stats s ON s.schemaname OPERATOR(pg_catalog.=) n.nspname
                                                         AND s.tablename OPERATOR(pg_catalog.=) c.relname AND s.attname OPERATOR(pg_catalog.=) a.attname
@@ -126,10 +141,10 @@ pub fn table_stats(table: &str) -> Option<TableStats> {
                                                    AND a.attcollation OPERATOR(pg_catalog.<>) 0)))
                                FROM pg_catalog.pg_index i WHERE i.indrelid OPERATOR(pg_catalog.=) c.oid), '[]'))
                FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
-              WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1)"#,
-            &[table.to_owned().into()],
+              WHERE c.oid OPERATOR(pg_catalog.=) $1::pg_catalog.oid"#,
+            &[oid.into()],
         )
-    })
+    }
     .ok()
     .flatten()?
     .0;
@@ -200,21 +215,22 @@ fn rewritten_in_this_transaction(oid: i64) -> bool {
 fn key_of(table: &str, columns: &[Option<String>]) -> (f64, bool) {
     let names: Vec<String> = columns.iter().flatten().cloned().collect();
     let expressions = columns.iter().filter(|c| c.is_none()).count() as f64;
-    let found = crate::security::with_caller_search_path(|| {
+    let oid = table_oid(table).unwrap_or(0);
+    let found = {
         ledger::first_value::<JsonB>(
             "SELECT pg_catalog.jsonb_build_object(
-                 'bytes', coalesce(sum(coalesce(s.avg_width, CASE WHEN a.attlen > 0 THEN a.attlen END, 16)), 0),
+                 'bytes', coalesce(sum(coalesce(s.avg_width, CASE WHEN a.attlen OPERATOR(pg_catalog.>) 0 THEN a.attlen END, 16)), 0),
                  'text', coalesce(bool_or(a.attcollation OPERATOR(pg_catalog.<>) 0), false))
                FROM pg_catalog.pg_attribute a
                JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) a.attrelid
                JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
                LEFT JOIN pg_catalog.pg_stats s ON s.schemaname OPERATOR(pg_catalog.=) n.nspname
                      AND s.tablename OPERATOR(pg_catalog.=) c.relname AND s.attname OPERATOR(pg_catalog.=) a.attname
-              WHERE a.attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1)
+              WHERE a.attrelid OPERATOR(pg_catalog.=) $1::pg_catalog.oid
                 AND a.attname OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.name[]) AND NOT a.attisdropped",
-            &[table.to_owned().into(), names.into()],
+            &[oid.into(), names.into()],
         )
-    })
+    }
     .ok()
     .flatten()
     .map(|j| j.0);
@@ -233,13 +249,12 @@ fn key_of(table: &str, columns: &[Option<String>]) -> (f64, bool) {
 
 /// The contype of constraint `name` on `table`: 'f', 'c', ...
 fn constraint_kind(table: &str, name: &str) -> Option<String> {
-    crate::security::with_caller_search_path(|| {
-        ledger::first_value::<String>(
-            "SELECT contype::pg_catalog.text FROM pg_catalog.pg_constraint
-              WHERE conrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1) AND conname OPERATOR(pg_catalog.=) $2",
-            &[table.to_owned().into(), name.to_owned().into()],
-        )
-    })
+    let oid = table_oid(table)?;
+    ledger::first_value::<String>(
+        "SELECT contype::pg_catalog.text FROM pg_catalog.pg_constraint
+          WHERE conrelid OPERATOR(pg_catalog.=) $1::pg_catalog.oid AND conname OPERATOR(pg_catalog.=) $2",
+        &[oid.into(), name.to_owned().into()],
+    )
     .ok()
     .flatten()
 }
