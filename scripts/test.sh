@@ -48,6 +48,8 @@ layer_pgrx() {
 # from the first install to the end of the run, this run owns it.
 hold_install_lock() {
     [ -n "${LOCKED:-}" ] && return 0
+    # a caller that already holds it (CONFITURE_LOCK_HELD=1, as for install.sh)
+    [ -n "${CONFITURE_LOCK_HELD:-}" ] && { LOCKED=1; return 0; }
     flock 9; LOCKED=1
 }
 

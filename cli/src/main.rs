@@ -3,6 +3,7 @@
 //! pg_query, PostgreSQL's parser as a library) or with the server's
 //! `confiture.lint`.
 
+mod calibrate;
 mod config;
 mod connect;
 mod error;
@@ -29,6 +30,8 @@ enum Command {
     Lint(lint::LintArgs),
     /// Apply the repository's migration folder through the extension
     Migrate(migrate::MigrateArgs),
+    /// Measure this server's rates for estimates (confiture.calibrate())
+    Calibrate(calibrate::CalibrateArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,5 +43,6 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Lint(args) => lint::run(args),
         Command::Migrate(args) => migrate::run(args),
+        Command::Calibrate(args) => calibrate::run(args),
     }
 }

@@ -3,6 +3,8 @@
 //! report per migration, statement and hook what happened and what it
 //! would cost in production.
 
+pub mod calibrate;
+pub mod model;
 pub mod probe;
 
 use crate::error::{require, Error, Kind, Result};
@@ -50,6 +52,8 @@ pub struct StatementReport {
     pub growth: &'static str,
     pub estimated_ms: f64,
     pub confidence: &'static str,
+    /// What the estimate rests on (the model's inputs, when it scaled it).
+    pub estimate_inputs: Vec<String>,
     pub blocks: &'static str,
     pub blocking_ms: f64,
     pub samples: Option<Value>,
@@ -106,6 +110,8 @@ struct Watcher<'o> {
     options: &'o Options,
     reports: Vec<StatementReport>,
     sizes: BTreeMap<String, f64>,
+    rates: &'o confiture_core::estimate::Rates,
+    mwm_kb: f64,
 }
 
 impl Observer for Watcher<'_> {
@@ -173,8 +179,27 @@ impl Observer for Watcher<'_> {
             }
             Some(json!({ "before": before_rows, "after": after }))
         });
-        let growth = growth(&effects, duration_ms);
+        let mut effects = effects;
+        // What the statement works on, by the model: a lock an earlier
+        // statement of the dry run already holds (VALIDATE after another
+        // VALIDATE, an UPDATE after another) shows no new lock, yet the
+        // statement still scans or writes that table.
+        let planned = planned_tables(text);
+        for table in &planned {
+            if let Some(stats) = model::table_stats(table) {
+                effects.tables.entry(stats.name).or_insert(stats.rows);
+            }
+        }
+        let mut growth = growth(&effects, duration_ms);
+        if growth == Growth::Constant && !planned.is_empty() {
+            growth = Growth::Linear;
+        }
         let (rows_here, rows_production) = self.sizes_for(&effects);
+        let (model_factor, estimate_inputs) = match (growth, rows_here, rows_production) {
+            (Growth::Constant, ..) => (None, Vec::new()),
+            (_, Some(here), Some(prod)) => self.model_factor(text, here, prod),
+            _ => (None, Vec::new()),
+        };
         let Estimate {
             duration_ms: estimated_ms,
             confidence,
@@ -184,6 +209,7 @@ impl Observer for Watcher<'_> {
             growth,
             rows_here,
             rows_production,
+            model_factor,
         });
         let strongest = estimate::strongest(effects.locks.iter().map(|(_, m)| m.as_str()));
         self.reports.push(StatementReport {
@@ -196,6 +222,7 @@ impl Observer for Watcher<'_> {
             growth: growth.as_str(),
             estimated_ms,
             confidence,
+            estimate_inputs,
             blocking_ms: 0.0,
             samples,
         });
@@ -203,6 +230,44 @@ impl Observer for Watcher<'_> {
 }
 
 impl Watcher<'_> {
+    /// The cost model's production / here ratio for this statement, from
+    /// the table as it is now with `here` rows and with `prod` rows.
+    fn model_factor(&self, text: &str, here: f64, prod: f64) -> (Option<f64>, Vec<String>) {
+        let Some(stmt) = crate::ddl::parse::parse(text)
+            .ok()
+            .and_then(|s| s.into_iter().next())
+        else {
+            return (None, Vec::new());
+        };
+        let a = confiture_core::risk::assess(&stmt, &Default::default());
+        let (mut small, mut big, mut inputs) = (0.0, 0.0, Vec::new());
+        for (table, planned) in model::plan(&stmt, &a, text) {
+            // a filtered UPDATE scales with the rows it wrote: linear
+            if matches!(planned, model::Planned::Filtered { .. }) {
+                continue;
+            }
+            let Some(stats) = model::table_stats(&table) else {
+                continue;
+            };
+            let (work, notes) = model::resolve(&table, &planned, text);
+            let here_stats = stats.scaled_to(here);
+            let s = estimate::cost(&work, &here_stats, self.rates, self.mwm_kb);
+            let b = estimate::cost(&work, &here_stats.scaled_to(prod), self.rates, self.mwm_kb);
+            small += s.ms;
+            big += b.ms;
+            for i in notes.into_iter().chain(s.inputs).chain(b.inputs) {
+                if !inputs.contains(&i) {
+                    inputs.push(i);
+                }
+            }
+        }
+        if small > 0.0 {
+            (Some(big / small), inputs)
+        } else {
+            (None, Vec::new())
+        }
+    }
+
     /// Rows of the largest table involved, here and in production.
     fn sizes_for(&mut self, e: &Effects) -> (Option<f64>, Option<f64>) {
         let mut best: Option<(String, f64)> = None;
@@ -263,6 +328,21 @@ fn growth(e: &Effects, duration_ms: f64) -> Growth {
     } else {
         Growth::Constant
     }
+}
+
+/// The tables the cost model says a statement works on.
+fn planned_tables(text: &str) -> Vec<String> {
+    let Some(stmt) = crate::ddl::parse::parse(text)
+        .ok()
+        .and_then(|s| s.into_iter().next())
+    else {
+        return Vec::new();
+    };
+    let a = confiture_core::risk::assess(&stmt, &Default::default());
+    model::plan(&stmt, &a, text)
+        .into_iter()
+        .map(|(t, _)| t)
+        .collect()
 }
 
 fn exact_count(table: &str) -> f64 {
@@ -480,6 +560,8 @@ pub fn run_plan(function: &str, target: Option<&str>, options: &Options) -> Resu
     let info = migrate::run_info(true)?;
     let sequences = save_sequences()?;
     let locks_before = advisory_locks()?;
+    let rates = calibrate::stored_rates();
+    let mwm_kb = model::maintenance_work_mem_kb();
 
     let outcome = Subtransaction::new().always_roll_back().run(|| {
         let mut reports = Vec::with_capacity(scripts.len() + 1);
@@ -494,6 +576,8 @@ pub fn run_plan(function: &str, target: Option<&str>, options: &Options) -> Resu
                 options,
                 reports: Vec::new(),
                 sizes: BTreeMap::new(),
+                rates: &rates,
+                mwm_kb,
             };
             let outcome = script.run_atomically(&mut hooks, Some(&mut watcher));
             let mut statements = watcher.reports;

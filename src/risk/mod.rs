@@ -20,6 +20,8 @@ struct Row {
     tier: Tier,
     reasons: Vec<String>,
     estimate_ms: Option<f64>,
+    confidence: Option<String>,
+    inputs: Option<Vec<String>>,
 }
 
 fn rows_of(sql: &str, what: &str) -> Result<Vec<Row>> {
@@ -46,6 +48,8 @@ fn rows_of(sql: &str, what: &str) -> Result<Vec<Row>> {
                     e.message, e.sqlstate
                 )],
                 estimate_ms: None,
+                confidence: None,
+                inputs: None,
             }]);
         }
     };
@@ -53,13 +57,26 @@ fn rows_of(sql: &str, what: &str) -> Result<Vec<Row>> {
         state: crate::ddl::state::script_state(&statements),
         ..Default::default()
     };
+    // the rates this server was calibrated with, or the defaults (saying so)
+    let rates = crate::dryrun::calibrate::stored_rates();
+    let mwm_kb = crate::dryrun::model::maintenance_work_mem_kb();
+    let rated = if rates.calibrated {
+        "medium (calibrated rates)"
+    } else {
+        "low (default rates: run confiture.calibrate())"
+    };
     let mut rows = Vec::with_capacity(statements.len() + 1);
     let mut assessments = Vec::with_capacity(statements.len());
     for (i, stmt) in statements.iter().enumerate() {
         let a = risk::assess(stmt, &ctx);
         ctx.after(stmt);
-        let per_row = risk::micros_per_row(&a);
-        let estimate_ms = table_rows(&a.tables).map(|rows| rows * per_row / 1000.0);
+        pgrx::check_for_interrupts!();
+        let text = stmt.span.text(sql);
+        let cost = crate::dryrun::model::assess_cost(stmt, &a, text, &rates, mwm_kb);
+        let (estimate_ms, confidence, inputs) = match cost {
+            Some(c) => (Some(c.ms), rated.to_owned(), c.inputs),
+            None => (Some(0.0), "high (catalog only)".to_owned(), Vec::new()),
+        };
         rows.push(Row {
             statement: i as i32 + 1,
             line: Some(source::line_col(sql, stmt.span.start).0 as i32),
@@ -67,12 +84,24 @@ fn rows_of(sql: &str, what: &str) -> Result<Vec<Row>> {
             tier: a.tier,
             reasons: a.reasons.clone(),
             estimate_ms,
+            confidence: Some(confidence),
+            inputs: Some(inputs),
             a: Some(a.clone()),
         });
         assessments.push(a);
     }
     let (tier, reasons) = risk::migration_tier(&assessments);
     let total: Option<f64> = rows.iter().map(|r| r.estimate_ms).sum();
+    // the script is as sure as its least sure statement
+    let confidence = rows
+        .iter()
+        .filter_map(|r| r.confidence.clone())
+        .min_by_key(|c| {
+            ["low", "medium", "high"]
+                .iter()
+                .position(|p| c.starts_with(p))
+        })
+        .or(Some("high (catalog only)".to_owned()));
     rows.insert(
         0,
         Row {
@@ -83,23 +112,11 @@ fn rows_of(sql: &str, what: &str) -> Result<Vec<Row>> {
             tier,
             reasons,
             estimate_ms: total,
+            confidence,
+            inputs: None,
         },
     );
     Ok(rows)
-}
-
-/// Rows of the largest existing table among `tables` (planner statistics).
-fn table_rows(tables: &[String]) -> Option<f64> {
-    if tables.is_empty() {
-        return Some(0.0);
-    }
-    ledger::first_value::<f64>(
-        "SELECT max(greatest(c.reltuples, 0))::float8 FROM unnest($1::text[]) t
-           JOIN pg_catalog.pg_class c ON c.oid = to_regclass(t)",
-        &[tables.to_vec().into()],
-    )
-    .ok()
-    .flatten()
 }
 
 type AssessRow = (
@@ -118,6 +135,8 @@ type AssessRow = (
     String,
     Vec<String>,
     Option<Interval>,
+    Option<String>,
+    Option<Vec<String>>,
 );
 
 fn to_tuples(rows: Vec<Row>) -> Vec<AssessRow> {
@@ -142,6 +161,8 @@ fn to_tuples(rows: Vec<Row>) -> Vec<AssessRow> {
                 r.reasons,
                 r.estimate_ms
                     .map(|ms| Interval::from_micros((ms * 1000.0) as i64)),
+                r.confidence,
+                r.inputs,
             )
         })
         .collect()
@@ -172,6 +193,8 @@ fn assess(
             name!(tier, String),
             name!(reasons, Vec<String>),
             name!(estimated_duration, Option<Interval>),
+            name!(confidence, Option<String>),
+            name!(inputs, Option<Vec<String>>),
         ),
     >,
 > {
@@ -203,6 +226,8 @@ fn assess_migration(
             name!(tier, String),
             name!(reasons, Vec<String>),
             name!(estimated_duration, Option<Interval>),
+            name!(confidence, Option<String>),
+            name!(inputs, Option<Vec<String>>),
         ),
     >,
 > {

@@ -200,6 +200,7 @@ fn run_inner(args: &MigrateArgs) -> Result<u8, CliError> {
         let mut c = targets[0].connect()?;
         apply::require_extension(&mut c)?;
         apply::register_all(&mut c, &folder.migrations)?;
+        crate::calibrate::ensure(&mut c);
         let outcome = wizard::run(&mut c, &folder.migrations, w, args.format == Format::Json)?;
         if args.format == Format::Json {
             let doc = serde_json::json!({ "command": "wizard", "database": targets[0].label(), "max_tier": w.max_tier,
@@ -431,6 +432,7 @@ fn run_one(
         }
         MigrateCommand::DryRun { target: t } => {
             apply::register_all(&mut c, &folder.migrations)?;
+            crate::calibrate::ensure(&mut c);
             let res = c
                 .query(
                     "SELECT version, step, kind, statement, outcome, extract(epoch FROM duration)::float8 * 1000,
@@ -451,6 +453,7 @@ fn run_one(
             Ok(Vec::new())
         }
         MigrateCommand::Plan { target: t } => {
+            crate::calibrate::ensure(&mut c);
             // register in a transaction that is rolled back: plan changes nothing
             let mut tx = c
                 .transaction()
