@@ -54,6 +54,8 @@ fn verify_profile(
     const F: &str = "confiture.verify_profile";
     let profile = require(profile, F, "profile")?;
     let n = require(sample, F, "sample")?.max(1);
+    // the profile's owner only: a clear error before the salt is read
+    super::profile::require_profile_owner(&profile)?;
     let salt = first_value::<String>(
         "SELECT confiture.profile_salt($1)",
         &[profile.clone().into()],
@@ -297,9 +299,9 @@ fn leak_row(
     let texts: Vec<&str> = haystack.iter().map(|(_, e)| e.as_str()).collect();
     let found = first_value::<JsonB>(
         &format!(
-            "SELECT jsonb_build_object('rows', count(DISTINCT confiture_leak.n), 'where',
+            "SELECT jsonb_build_object('rows', count(DISTINCT r.confiture_row), 'where',
                       coalesce(string_agg(DISTINCT confiture_leak.c, ', '), ''))
-               FROM (SELECT row_number() OVER () AS n, * FROM {sampled}) r,
+               FROM (SELECT row_number() OVER () AS confiture_row, * FROM {sampled}) r,
                     LATERAL unnest(ARRAY[{}]::text[], ARRAY[{}]::text[]) AS confiture_leak(c, v)
               WHERE r.{col} IS NOT NULL AND length(r.{col}::text) >= 4
                 AND strpos(confiture_leak.v, pg_catalog.lower(r.{col}::text)) > 0",

@@ -3,6 +3,15 @@
 
 use super::Prf;
 
+/// A number as an error message shows it: 1e308, not 309 digits.
+fn show(f: f64) -> String {
+    if f.is_finite() && f != 0.0 && !(1e-6..1e15).contains(&f.abs()) {
+        format!("{f:e}")
+    } else {
+        format!("{f}")
+    }
+}
+
 /// Why a range or a noise level cannot be used, for the callers' errors.
 pub fn check_range(min: f64, max: f64) -> Result<(), String> {
     if !min.is_finite() || !max.is_finite() {
@@ -12,7 +21,9 @@ pub fn check_range(min: f64, max: f64) -> Result<(), String> {
     }
     if min >= max {
         return Err(format!(
-            "min ({min}) must be smaller than max ({max}): an empty or one-point range writes a constant (use redact or null)"
+            "min ({}) must be smaller than max ({}): an empty or one-point range writes a constant (use redact or null)",
+            show(min),
+            show(max)
         ));
     }
     Ok(())
@@ -21,7 +32,8 @@ pub fn check_range(min: f64, max: f64) -> Result<(), String> {
 pub fn check_percent(percent: f64) -> Result<(), String> {
     if !(percent > 0.0 && percent <= 100.0) {
         return Err(format!(
-            "percent must be greater than 0 and at most 100, not {percent}"
+            "percent must be greater than 0 and at most 100, not {}",
+            show(percent)
         ));
     }
     Ok(())
