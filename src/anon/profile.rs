@@ -509,6 +509,9 @@ fn anonymize(
         .collect::<std::result::Result<Vec<_>, pgrx::spi::SpiError>>()
     })
     .map_err(Error::from)?;
+    // Every lock up front, all or none, in a fixed order: a concurrent
+    // migrate cannot deadlock with us.
+    lock_tables(&tables, owner, F)?;
     // Keys on both sides of a foreign key change in separate statements:
     // the checks would fail in between. Both sides get the same values, so
     // the checks are skipped while masking and the keys verified after.
@@ -530,9 +533,6 @@ fn anonymize(
     if fk_involved && superuser {
         Spi::run("SET LOCAL session_replication_role = replica").map_err(Error::from)?;
     }
-    // Every lock up front, all or none, in a fixed order: a concurrent
-    // migrate cannot deadlock with us.
-    lock_tables(&tables, owner, F)?;
     // No user trigger fires while masking, whoever runs it and whether a
     // foreign key is involved or not: an audit trigger would copy every
     // original value into its table. (Replica mode alone would still fire
