@@ -34,29 +34,20 @@ SELECT pg_catalog.pg_extension_config_dump('confiture.anon_skipped', '');
 
 -- Date and IP wrappers over the Rust functions.
 CREATE FUNCTION confiture.mask_date_shift(value timestamptz, salt text DEFAULT NULL, days integer DEFAULT 30)
-RETURNS timestamptz LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURNS timestamptz LANGUAGE sql STABLE PARALLEL SAFE
 AS $$ SELECT value OPERATOR(pg_catalog.+) (confiture.mask_date_shift_days(value::text, salt, days) OPERATOR(pg_catalog.*) '1 day'::pg_catalog.interval) $$;
 CREATE FUNCTION confiture.mask_date_shift(value date, salt text DEFAULT NULL, days integer DEFAULT 30)
-RETURNS date LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURNS date LANGUAGE sql STABLE PARALLEL SAFE
 AS $$ SELECT value OPERATOR(pg_catalog.+) confiture.mask_date_shift_days(value::text, salt, days) $$;
 CREATE FUNCTION confiture.mask_date_trunc(value timestamptz, unit text DEFAULT 'month')
-RETURNS timestamptz LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURNS timestamptz LANGUAGE sql STABLE PARALLEL SAFE
 AS $$ SELECT pg_catalog.date_trunc(unit, value) $$;
-CREATE FUNCTION confiture.mask_ip(value inet, salt text DEFAULT NULL, keep_bits integer DEFAULT NULL)
-RETURNS inet LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT confiture.mask_ip_text(pg_catalog.host(value), salt, keep_bits)::pg_catalog.inet $$;
+CREATE FUNCTION confiture.mask_ip(value inet, salt text DEFAULT NULL, keep_bits integer DEFAULT NULL,
+                                  keep_bits_v6 integer DEFAULT NULL)
+RETURNS inet LANGUAGE sql STABLE PARALLEL SAFE
+AS $$ SELECT confiture.mask_ip_text(pg_catalog.host(value), salt, keep_bits, keep_bits_v6)::pg_catalog.inet $$;
 
--- A table's rows, masked by a profile, streamed without changing the table:
---   COPY (SELECT * FROM confiture.anonymized(NULL::public.customers, 'qa')) TO STDOUT
-CREATE FUNCTION confiture.anonymized(rowtype anyelement, profile text)
-RETURNS SETOF anyelement
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    RETURN QUERY EXECUTE confiture.masking_query(pg_typeof(rowtype)::text::regclass, profile)
-        USING confiture.profile_salt(profile);
-END $$;
+-- confiture.anonymized(NULL::t, profile): in 51_anon_masked.sql.
 
 -- Rows of a foreign key's table whose key finds no referenced row.
 CREATE FUNCTION confiture.foreign_key_orphans(fk oid) RETURNS bigint

@@ -39,6 +39,8 @@ pub enum Kind {
     DatatypeMismatch,
     /// Uniqueness would break (23505).
     UniqueViolation,
+    /// A NOT NULL column would get NULLs (23502).
+    NotNullViolation,
     /// A foreign key would break (23503).
     ForeignKeyViolation,
     /// A check the user asked for found a violation (23514).
@@ -69,6 +71,7 @@ impl Kind {
             Kind::UndefinedColumn => ERRCODE_UNDEFINED_COLUMN,
             Kind::DatatypeMismatch => ERRCODE_DATATYPE_MISMATCH,
             Kind::UniqueViolation => ERRCODE_UNIQUE_VIOLATION,
+            Kind::NotNullViolation => ERRCODE_NOT_NULL_VIOLATION,
             Kind::ForeignKeyViolation => ERRCODE_FOREIGN_KEY_VIOLATION,
             Kind::LintViolation => ERRCODE_INVALID_OBJECT_DEFINITION,
             Kind::SerializationFailure => ERRCODE_T_R_SERIALIZATION_FAILURE,

@@ -1,5 +1,8 @@
 //! The masking strategies as SQL functions. Every one returns NULL for a
-//! NULL value; the salt defaults to `confiture.anon_salt`.
+//! NULL value; the salt defaults to `confiture.anon_salt`. They are STABLE,
+//! not IMMUTABLE: without a salt argument the result depends on a setting,
+//! and an index or a constant folded under one salt would be wrong under
+//! the next. Every other argument is checked here, by name.
 
 use crate::error::{Error, Kind};
 use crate::guc::ANON_SALT;
@@ -44,6 +47,25 @@ fn may_read_default_salt() -> bool {
             .is_some_and(|r| crate::security::has_privs_of(role, r))
 }
 
+/// A required argument: NULL is an error naming it.
+fn arg<T>(v: Option<T>, function: &str, name: &str) -> T {
+    match v {
+        Some(v) => v,
+        None => Error::null_argument(function, name).raise(),
+    }
+}
+
+/// An argument a strategy cannot use (22023), with why.
+fn bad(function: &str, why: String) -> ! {
+    Error::new(
+        Kind::InvalidArgument,
+        format!("invalid argument for {function}"),
+    )
+    .detail(format!("{why}."))
+    .hint("SELECT * FROM confiture.strategies() lists each strategy's options.")
+    .raise()
+}
+
 fn with_prf<T>(salt_arg: Option<&str>, f: impl FnOnce(&Prf) -> T) -> T {
     let salt = salt(salt_arg);
     PRF.with(|p| {
@@ -57,7 +79,7 @@ fn with_prf<T>(salt_arg: Option<&str>, f: impl FnOnce(&Prf) -> T) -> T {
     })
 }
 
-#[pg_extern(immutable, parallel_safe)]
+#[pg_extern(stable, parallel_safe)]
 fn mask_email(
     value: Option<&str>,
     salt: default!(Option<&str>, "NULL"),
@@ -67,13 +89,14 @@ fn mask_email(
     Some(with_prf(salt, |p| anon::text::email(p, v, keep_domain)))
 }
 
-#[pg_extern(immutable, parallel_safe)]
+#[pg_extern(stable, parallel_safe)]
 fn mask_hash(
     value: Option<&str>,
     salt: default!(Option<&str>, "NULL"),
-    format: default!(&str, "'hex'"),
+    format: default!(Option<&str>, "'hex'"),
 ) -> Option<String> {
     let v = value?;
+    let format = arg(format, "confiture.mask_hash", "format");
     let s = self::salt(salt);
     Some(match format {
         "hex" => anon::hash::hex(&s, v.as_bytes()),
@@ -89,51 +112,71 @@ fn mask_hash(
     })
 }
 
-#[pg_extern(immutable, parallel_safe)]
+#[pg_extern(stable, parallel_safe)]
 fn mask_hash_bigint(value: Option<&str>, salt: default!(Option<&str>, "NULL")) -> Option<i64> {
     let v = value?;
     Some(anon::hash::bigint(&self::salt(salt), v.as_bytes()))
 }
 
-#[pg_extern(immutable, parallel_safe)]
-fn mask_pattern(value: Option<&str>, pattern: &str) -> Option<String> {
-    Some(anon::text::pattern(value?, pattern))
-}
-
-#[pg_extern(immutable, parallel_safe)]
-fn mask_partial(
-    value: Option<&str>,
-    keep_first: default!(i32, 1),
-    keep_last: default!(i32, 1),
-    mask: default!(&str, "'*'"),
-) -> Option<String> {
-    let c = mask.chars().next().unwrap_or('*');
-    Some(anon::text::partial(
-        value?,
-        keep_first.max(0) as usize,
-        keep_last.max(0) as usize,
-        c,
+#[pg_extern(stable, parallel_safe)]
+fn mask_pattern(value: Option<&str>, pattern: Option<&str>) -> Option<String> {
+    let v = value?;
+    Some(anon::text::pattern(
+        v,
+        arg(pattern, "confiture.mask_pattern", "pattern"),
     ))
 }
 
-#[pg_extern(immutable, parallel_safe)]
-fn mask_redact(value: Option<&str>, replacement: default!(&str, "'[REDACTED]'")) -> Option<String> {
-    value.map(|_| replacement.to_owned())
+#[pg_extern(stable, parallel_safe)]
+fn mask_partial(
+    value: Option<&str>,
+    keep_first: default!(Option<i32>, 1),
+    keep_last: default!(Option<i32>, 1),
+    mask: default!(Option<&str>, "'*'"),
+) -> Option<String> {
+    const F: &str = "confiture.mask_partial";
+    let v = value?;
+    let (first, last) = (
+        arg(keep_first, F, "keep_first"),
+        arg(keep_last, F, "keep_last"),
+    );
+    let mask = arg(mask, F, "mask");
+    if first < 0 || last < 0 {
+        bad(
+            F,
+            format!("keep_first and keep_last must not be negative, not {first} and {last}"),
+        );
+    }
+    let mut chars = mask.chars();
+    let (Some(c), None) = (chars.next(), chars.next()) else {
+        bad(F, format!("mask must be one character, not {mask:?}"))
+    };
+    Some(anon::text::partial(v, first as usize, last as usize, c))
 }
 
-#[pg_extern(immutable, parallel_safe)]
+#[pg_extern(stable, parallel_safe)]
+fn mask_redact(
+    value: Option<&str>,
+    replacement: default!(Option<&str>, "'[REDACTED]'"),
+) -> Option<String> {
+    value?;
+    Some(arg(replacement, "confiture.mask_redact", "replacement").to_owned())
+}
+
+#[pg_extern(stable, parallel_safe)]
 fn mask_phone(
     value: Option<&str>,
     salt: default!(Option<&str>, "NULL"),
-    keep_digits: default!(i32, 5),
+    keep_digits: default!(Option<i32>, 5),
 ) -> Option<String> {
+    const F: &str = "confiture.mask_phone";
     let v = value?;
-    Some(with_prf(salt, |p| {
-        anon::person::phone(p, v, keep_digits.max(0) as usize)
-    }))
+    let keep = arg(keep_digits, F, "keep_digits");
+    anon::person::check_keep_digits(keep as i64).unwrap_or_else(|why| bad(F, why));
+    Some(with_prf(salt, |p| anon::person::phone(p, v, keep as usize)))
 }
 
-#[pg_extern(immutable, parallel_safe)]
+#[pg_extern(stable, parallel_safe)]
 fn mask_first_name(value: Option<&str>, salt: default!(Option<&str>, "NULL")) -> Option<String> {
     let v = value?;
     Some(with_prf(salt, |p| {
@@ -141,83 +184,102 @@ fn mask_first_name(value: Option<&str>, salt: default!(Option<&str>, "NULL")) ->
     }))
 }
 
-#[pg_extern(immutable, parallel_safe)]
+#[pg_extern(stable, parallel_safe)]
 fn mask_last_name(value: Option<&str>, salt: default!(Option<&str>, "NULL")) -> Option<String> {
     let v = value?;
     Some(with_prf(salt, |p| anon::person::last_name(p, v).to_owned()))
 }
 
-#[pg_extern(immutable, parallel_safe)]
+#[pg_extern(stable, parallel_safe)]
 fn mask_name(value: Option<&str>, salt: default!(Option<&str>, "NULL")) -> Option<String> {
     let v = value?;
     Some(with_prf(salt, |p| anon::person::full_name(p, v)))
 }
 
 /// Days to add to a date or timestamp (the SQL wrappers add them).
-#[pg_extern(immutable, parallel_safe)]
+#[pg_extern(stable, parallel_safe)]
 fn mask_date_shift_days(
     value: Option<&str>,
     salt: default!(Option<&str>, "NULL"),
-    days: default!(i32, 30),
+    days: default!(Option<i32>, 30),
 ) -> Option<i32> {
+    const F: &str = "confiture.mask_date_shift";
     let v = value?;
+    let days = arg(days, F, "days");
+    anon::dates::check_days(days as i64).unwrap_or_else(|why| bad(F, why));
     Some(with_prf(salt, |p| {
         anon::dates::shift_days(p, v.as_bytes(), days as i64) as i32
     }))
 }
 
-#[pg_extern(immutable, parallel_safe)]
+#[pg_extern(stable, parallel_safe)]
 fn mask_ip_text(
     value: Option<&str>,
     salt: default!(Option<&str>, "NULL"),
     keep_bits: default!(Option<i32>, "NULL"),
+    keep_bits_v6: default!(Option<i32>, "NULL"),
 ) -> Option<String> {
+    const F: &str = "confiture.mask_ip";
     let v = value?;
+    // not an address: NULL (an error would show the value to masked readers)
     let addr: std::net::IpAddr = v.split('/').next().unwrap_or(v).parse().ok()?;
-    let keep = keep_bits
-        .map(|k| k.max(0) as u32)
-        .unwrap_or(if addr.is_ipv4() { 24 } else { 64 });
+    let keep = if addr.is_ipv4() {
+        keep_bits.unwrap_or(24)
+    } else {
+        keep_bits_v6.unwrap_or(64)
+    };
+    anon::network::check_keep_bits(keep as i64, addr.is_ipv6()).unwrap_or_else(|why| bad(F, why));
+    let keep = keep as u32;
     Some(with_prf(salt, |p| {
         anon::network::ip(p, addr, keep).to_string()
     }))
 }
 
-#[pg_extern(immutable, parallel_safe)]
+#[pg_extern(stable, parallel_safe)]
 fn mask_credit_card(value: Option<&str>, salt: default!(Option<&str>, "NULL")) -> Option<String> {
     let v = value?;
     Some(with_prf(salt, |p| anon::numbers::credit_card(p, v)))
 }
 
-#[pg_extern(immutable, parallel_safe)]
+#[pg_extern(stable, parallel_safe)]
 fn mask_number_range(
     value: Option<f64>,
     salt: default!(Option<&str>, "NULL"),
-    min: default!(f64, 0.0),
-    max: default!(f64, 1.0),
+    min: default!(Option<f64>, 0.0),
+    max: default!(Option<f64>, 1.0),
 ) -> Option<f64> {
+    const F: &str = "confiture.mask_number_range";
+    let (min, max) = (arg(min, F, "min"), arg(max, F, "max"));
+    anon::numbers::check_range(min, max).unwrap_or_else(|why| bad(F, why));
     let v = value?;
     Some(with_prf(salt, |p| {
         anon::numbers::number_range(p, &v.to_bits().to_le_bytes(), min, max)
     }))
 }
 
-#[pg_extern(immutable, parallel_safe)]
+#[pg_extern(stable, parallel_safe)]
 fn mask_noise(
     value: Option<f64>,
     salt: default!(Option<&str>, "NULL"),
-    percent: default!(f64, 10.0),
+    percent: default!(Option<f64>, 10.0),
 ) -> Option<f64> {
+    const F: &str = "confiture.mask_noise";
+    let percent = arg(percent, F, "percent");
+    anon::numbers::check_percent(percent).unwrap_or_else(|why| bad(F, why));
     let v = value?;
     Some(with_prf(salt, |p| anon::numbers::noise(p, v, percent)))
 }
 
-#[pg_extern(immutable, parallel_safe)]
+#[pg_extern(stable, parallel_safe)]
 fn mask_regex(
     value: Option<&str>,
-    pattern: &str,
-    replacement: default!(&str, "'[REDACTED]'"),
+    pattern: Option<&str>,
+    replacement: default!(Option<&str>, "'[REDACTED]'"),
 ) -> Option<String> {
+    const F: &str = "confiture.mask_regex";
     let v = value?;
+    let pattern = arg(pattern, F, "pattern");
+    let replacement = arg(replacement, F, "replacement");
     REGEX.with(|r| {
         let mut r = r.borrow_mut();
         if r.as_ref().map(|(p, _)| p != pattern).unwrap_or(true) {

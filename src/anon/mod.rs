@@ -4,6 +4,7 @@
 //! `confiture_core::anon`.
 
 pub mod functions;
+pub mod masked;
 pub mod profile;
 pub mod verify;
 
@@ -11,4 +12,10 @@ pgrx::extension_sql_file!(
     "../../sql/50_anon.sql",
     name = "anon",
     requires = ["ledger"]
+);
+
+pgrx::extension_sql_file!(
+    "../../sql/51_anon_masked.sql",
+    name = "anon_masked",
+    requires = ["anon"]
 );

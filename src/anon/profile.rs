@@ -20,6 +20,8 @@ fn strategies() -> TableIterator<
         name!(options, String),
         name!(injective, bool),
         name!(reversible, bool),
+        name!(changes_every_value, bool),
+        name!(may_keep, Option<String>),
         name!(description, String),
     ),
 > {
@@ -29,6 +31,8 @@ fn strategies() -> TableIterator<
             s.options.into(),
             s.injective,
             s.reversible,
+            s.may_keep.is_none(),
+            s.may_keep.map(str::to_owned),
             s.description.into(),
         )
     }))
@@ -117,13 +121,13 @@ fn profile_owner(name: &str) -> Result<pg_sys::Oid> {
     }
 }
 
-fn require_profile(name: &str) -> Result<()> {
+pub fn require_profile(name: &str) -> Result<()> {
     profile_owner(name).map(|_| ())
 }
 
 /// A profile's rules and salt are its owner's: only the owner (or a member
 /// of the owning role, or a superuser) may change or use them.
-fn require_profile_owner(name: &str) -> Result<pg_sys::Oid> {
+pub fn require_profile_owner(name: &str) -> Result<pg_sys::Oid> {
     let owner = profile_owner(name)?;
     crate::security::require_privs_of(
         crate::security::invoker(),
@@ -164,10 +168,12 @@ fn profile_salt(profile: Option<String>) -> Result<String> {
     })
 }
 
-/// The column's quoted name and type, or an error naming the table.
-fn column(table: &str, column: &str) -> Result<(String, String, bool)> {
+/// The column's quoted name, type, whether a unique key covers it and
+/// whether it is NOT NULL, or an error naming the table.
+fn column(table: &str, column: &str) -> Result<(String, String, bool, bool)> {
     let found = first_value::<JsonB>(
         "SELECT jsonb_build_object('quoted', quote_ident(a.attname), 'type', format_type(a.atttypid, a.atttypmod),
+                                   'notnull', a.attnotnull,
                                    'unique', EXISTS (SELECT FROM pg_catalog.pg_constraint k WHERE k.conrelid = a.attrelid
                                                         AND k.contype IN ('p', 'u') AND a.attnum = ANY (k.conkey))
                                              OR EXISTS (SELECT FROM pg_catalog.pg_index i WHERE i.indrelid = a.attrelid
@@ -189,6 +195,7 @@ fn column(table: &str, column: &str) -> Result<(String, String, bool)> {
         v["quoted"].as_str().unwrap_or_default().to_owned(),
         v["type"].as_str().unwrap_or_default().to_owned(),
         v["unique"].as_bool().unwrap_or(false),
+        v["notnull"].as_bool().unwrap_or(false),
     ))
 }
 
@@ -220,7 +227,17 @@ fn add_rule(
     require_profile_owner(&profile)?;
     let table_name =
         first_value::<String>("SELECT $1::regclass::text", &[table.into()])?.unwrap_or_default();
-    let (quoted, type_name, unique) = self::column(&table_name, &column_name)?;
+    let (quoted, type_name, unique, notnull) = self::column(&table_name, &column_name)?;
+    if strategy == "null" && notnull {
+        return fail(
+            Error::new(
+                Kind::NotNullViolation,
+                format!("strategy null cannot mask {table_name}.{column_name}: the column is NOT NULL"),
+            )
+            .detail(format!("{column_name} is declared NOT NULL; writing NULL into it would fail."))
+            .hint("Use redact, hash or another strategy that writes a value, or drop the NOT NULL first."),
+        );
+    }
     if let Err(e) = rules::expression(
         &strategy,
         &options,
@@ -258,10 +275,11 @@ fn add_rule(
              VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (profile, table_name, column_name)
              DO UPDATE SET strategy = EXCLUDED.strategy, options = EXCLUDED.options, condition = EXCLUDED.condition",
-            &[profile.into(), table.into(), column_name.into(), strategy.into(), JsonB(options).into(), condition.into()],
+            &[profile.clone().into(), table.into(), column_name.into(), strategy.into(), JsonB(options).into(), condition.into()],
         )
         .map_err(|e| Error::from(e).into())
     })?;
+    super::masked::refresh_if_present(&profile)?;
     Ok(true)
 }
 
@@ -297,17 +315,28 @@ fn skip_table(profile: Option<String>, table: Option<pg_sys::Oid>) -> Result<boo
     crate::security::as_owner(|| {
         Spi::run_with_args(
             "INSERT INTO confiture.anon_skipped VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            &[profile.into(), table.into()],
+            &[profile.clone().into(), table.into()],
         )
         .map_err(|e| Error::from(e).into())
     })?;
+    super::masked::refresh_if_present(&profile)?;
     Ok(true)
 }
 
-/// One table's rules: (quoted column, expression, condition).
+/// One table's rules: (quoted column, expression, condition, strategy),
+/// with the salt as `$1`.
 pub fn table_rules(
     profile: &str,
     table: &str,
+) -> Result<Vec<(String, String, Option<String>, String)>> {
+    table_rules_salted(profile, table, "$1")
+}
+
+/// The same, with `salt` (SQL text) in place of the salt.
+pub fn table_rules_salted(
+    profile: &str,
+    table: &str,
+    salt: &str,
 ) -> Result<Vec<(String, String, Option<String>, String)>> {
     let rows = Spi::connect_mut(|c| {
         c.update(
@@ -329,7 +358,7 @@ pub fn table_rules(
     .map_err(Error::from)?;
     let mut out = Vec::with_capacity(rows.len());
     for (col, strategy, options, condition) in rows {
-        let (quoted, type_name, _) = column(table, &col)?;
+        let (quoted, type_name, ..) = column(table, &col)?;
         let expr = rules::expression(
             &strategy,
             &options,
@@ -337,9 +366,15 @@ pub fn table_rules(
                 quoted: &quoted,
                 type_name: &type_name,
             },
-            "$1",
+            salt,
         )
         .map_err(|e| rule_error(e, table, &col))?;
+        // typed, so a view's column keeps the table's type
+        let expr = if expr == "NULL" {
+            format!("NULL::{type_name}")
+        } else {
+            expr
+        };
         let expr = match &condition {
             Some(c) => format!("CASE WHEN ({c}) THEN {expr} ELSE {quoted} END"),
             None => expr,
@@ -474,6 +509,9 @@ fn anonymize(
         .collect::<std::result::Result<Vec<_>, pgrx::spi::SpiError>>()
     })
     .map_err(Error::from)?;
+    // Every lock up front, all or none, in a fixed order: a concurrent
+    // migrate cannot deadlock with us.
+    lock_tables(&tables, owner, F)?;
     // Keys on both sides of a foreign key change in separate statements:
     // the checks would fail in between. Both sides get the same values, so
     // the checks are skipped while masking and the keys verified after.
@@ -495,8 +533,14 @@ fn anonymize(
     if fk_involved && superuser {
         Spi::run("SET LOCAL session_replication_role = replica").map_err(Error::from)?;
     }
+    // No user trigger fires while masking, whoever runs it and whether a
+    // foreign key is involved or not: an audit trigger would copy every
+    // original value into its table. (Replica mode alone would still fire
+    // ENABLE ALWAYS triggers, and only superusers may set it.)
+    let paused = pause_user_triggers(&tables, owner)?;
     let mut out = Vec::with_capacity(tables.len());
     for t in &tables {
+        pgrx::check_for_interrupts!();
         let rules = table_rules(&profile, t)?;
         let set: Vec<String> = rules
             .iter()
@@ -527,7 +571,122 @@ fn anonymize(
     if !deferred.is_empty() {
         restore_foreign_keys(&deferred, owner)?;
     }
+    resume_user_triggers(&paused, owner)?;
     Ok(TableIterator::new(out))
+}
+
+/// Lock the tables `anonymize` changes and the tables on the other side of
+/// their foreign keys, ACCESS EXCLUSIVE, in oid order, all at once: NOWAIT
+/// in a subtransaction, retried with nothing held in between, until
+/// `lock_timeout` (or `confiture.lock_wait_timeout` when it is 0) runs out.
+/// Never waiting while holding some of them, it cannot be one side of a
+/// deadlock.
+fn lock_tables(tables: &[String], owner: pg_sys::Oid, function: &str) -> Result<()> {
+    if tables.is_empty() {
+        return Ok(());
+    }
+    let all = first_value::<String>(
+        "SELECT string_agg(t::regclass::text, ', ' ORDER BY t) FROM (
+           SELECT unnest($1::regclass[])::oid AS t
+           UNION SELECT k.confrelid FROM pg_catalog.pg_constraint k WHERE k.contype = 'f' AND k.conrelid = ANY ($1::regclass[])
+           UNION SELECT k.conrelid FROM pg_catalog.pg_constraint k WHERE k.contype = 'f' AND k.confrelid = ANY ($1::regclass[])) s",
+        &[tables.to_vec().into()],
+    )?
+    .unwrap_or_default();
+    let bound_ms = first_value::<f64>(
+        "SELECT extract(epoch FROM pg_catalog.current_setting('lock_timeout')::interval)::float8 * 1000",
+        &[],
+    )?
+    .unwrap_or(0.0) as i64;
+    let (bound_ms, source) = if bound_ms > 0 {
+        (bound_ms, "lock_timeout")
+    } else {
+        (
+            crate::guc::LOCK_WAIT_TIMEOUT.get() as i64,
+            "confiture.lock_wait_timeout",
+        )
+    };
+    let sql = format!("LOCK TABLE {all} IN ACCESS EXCLUSIVE MODE NOWAIT");
+    let started = Instant::now();
+    loop {
+        let tried = crate::security::as_role(owner, || {
+            crate::subxact::Subtransaction::new()
+                .run(|| Spi::run(&sql).unwrap_or_else(|e| Error::from(e).raise()))
+        });
+        match tried {
+            Ok(()) => return Ok(()),
+            Err(f) if f.code() == "55P03" => {}
+            Err(f) => f.rethrow(),
+        }
+        if bound_ms > 0 && started.elapsed().as_millis() as i64 >= bound_ms {
+            let holders = first_value::<String>(
+                "SELECT string_agg(DISTINCT l.pid::text, ', ') FROM pg_catalog.pg_locks l
+                  WHERE l.granted AND l.pid <> pg_catalog.pg_backend_pid()
+                    AND l.relation = ANY (pg_catalog.string_to_array($1, ', ')::regclass[])",
+                &[all.clone().into()],
+            )?
+            .unwrap_or_else(|| "(unknown)".into());
+            return fail(
+                Error::new(Kind::LockNotAvailable, format!("{function} could not lock the tables it masks"))
+                    .detail(format!("Sessions {holders} hold locks on {all}; waited {bound_ms} ms ({source}), holding none of them meanwhile."))
+                    .hint(format!("Retry when they finish (see pg_stat_activity), or raise {source}.")),
+            );
+        }
+        pgrx::check_for_interrupts!();
+        unsafe { pg_sys::pg_usleep(10_000) };
+    }
+}
+
+/// Disable the enabled user (not internal, so not foreign-key) triggers of
+/// `tables`, as the owner may; returns (table, trigger, tgenabled) to put
+/// back with [`resume_user_triggers`]. An error aborts the transaction,
+/// which also undoes the ALTERs.
+fn pause_user_triggers(
+    tables: &[String],
+    owner: pg_sys::Oid,
+) -> Result<Vec<(String, String, String)>> {
+    let triggers: Vec<(String, String, String)> = Spi::connect_mut(|c| {
+        c.update(
+            "SELECT t.tgrelid::regclass::text, pg_catalog.quote_ident(t.tgname), t.tgenabled::text
+               FROM pg_catalog.pg_trigger t
+              WHERE t.tgrelid = ANY ($1::regclass[]) AND NOT t.tgisinternal AND t.tgenabled <> 'D'
+              ORDER BY 1, 2",
+            None,
+            &[tables.to_vec().into()],
+        )?
+        .map(|r| {
+            Ok((
+                r.get::<String>(1)?.unwrap_or_default(),
+                r.get::<String>(2)?.unwrap_or_default(),
+                r.get::<String>(3)?.unwrap_or_default(),
+            ))
+        })
+        .collect::<std::result::Result<Vec<_>, pgrx::spi::SpiError>>()
+    })
+    .map_err(Error::from)?;
+    crate::security::as_role(owner, || {
+        for (t, g, _) in &triggers {
+            Spi::run(&format!("ALTER TABLE {t} DISABLE TRIGGER {g}"))?;
+        }
+        Ok::<_, pgrx::spi::SpiError>(())
+    })
+    .map_err(Error::from)?;
+    Ok(triggers)
+}
+
+fn resume_user_triggers(triggers: &[(String, String, String)], owner: pg_sys::Oid) -> Result<()> {
+    crate::security::as_role(owner, || {
+        for (t, g, state) in triggers {
+            let how = match state.as_str() {
+                "A" => "ENABLE ALWAYS",
+                "R" => "ENABLE REPLICA",
+                _ => "ENABLE",
+            };
+            Spi::run(&format!("ALTER TABLE {t} {how} TRIGGER {g}"))?;
+        }
+        Ok::<_, pgrx::spi::SpiError>(())
+    })
+    .map_err(|e| Error::from(e).into())
 }
 
 /// Make the NOT DEFERRABLE foreign keys into or out of `tables` deferred

@@ -54,6 +54,8 @@ fn verify_profile(
     const F: &str = "confiture.verify_profile";
     let profile = require(profile, F, "profile")?;
     let n = require(sample, F, "sample")?.max(1);
+    // the profile's owner only: a clear error before the salt is read
+    super::profile::require_profile_owner(&profile)?;
     let salt = first_value::<String>(
         "SELECT confiture.profile_salt($1)",
         &[profile.clone().into()],
@@ -76,17 +78,9 @@ fn verify_profile(
 
     for t in &tables {
         let rules = table_rules(&profile, t)?;
-        // every masked column of the row, for the leak check
-        let all_masked: Vec<String> = rules
-            .iter()
-            .filter(|(.., s)| s != "preserve")
-            .map(|(_, e, ..)| format!("coalesce(({e})::text, '')"))
-            .collect();
-        let all_masked = if all_masked.is_empty() {
-            "''".to_owned()
-        } else {
-            all_masked.join(" || '|' || ")
-        };
+        // every column of the masked row that can carry text, for the leak
+        // check: (name, lower-cased text of its masked value)
+        let haystack = leak_haystack(t, &rules)?;
         for (col, expr, condition, strategy) in &rules {
             let scope = condition
                 .as_deref()
@@ -103,16 +97,10 @@ fn verify_profile(
                     same == 0,
                     format!("{same} sampled value(s) unchanged"),
                 ));
-                let leaks = count(&format!(
-                    "SELECT count(*) FROM {sampled} WHERE {col} IS NOT NULL AND length({col}::text) >= 4
-                        AND strpos({all_masked}, {col}::text) > 0"), &salt)?;
-                out.push(row(
-                    "no_original_in_masked_row",
-                    Some(t),
-                    Some(cname),
-                    leaks == 0,
-                    format!("{leaks} sampled row(s) still contain the original value"),
-                ));
+                out.push(leak_row(t, col, &sampled, &haystack, &salt)?);
+            }
+            if strategy == "null" {
+                out.push(leak_row(t, col, &sampled, &haystack, &salt)?);
             }
             let unstable = count(
                 &format!("SELECT count(*) FROM {sampled} WHERE ({expr}) IS DISTINCT FROM ({expr})"),
@@ -183,6 +171,8 @@ fn verify_profile(
         }
     }
 
+    out.extend(trigger_rows(&tables)?);
+
     // foreign keys: both sides masked alike, and the masked values still join
     for broken in inconsistent_foreign_keys(&profile)? {
         out.push(row("foreign_keys_join", None, None, false, broken));
@@ -252,6 +242,133 @@ fn verify_profile(
     Ok(TableIterator::new(out))
 }
 
+/// The columns of `table` that can carry an original value as text (text
+/// types, json/jsonb, arrays, tsvector, and every masked column), as
+/// (quoted name, SQL of the lower-cased text of its masked value).
+fn leak_haystack(
+    table: &str,
+    rules: &[(String, String, Option<String>, String)],
+) -> Result<Vec<(String, String)>> {
+    let cols = Spi::connect_mut(|c| {
+        c.update(
+            "SELECT pg_catalog.quote_ident(a.attname),
+                    t.typcategory IN ('S', 'A') OR a.atttypid IN ('json'::regtype, 'jsonb'::regtype, 'tsvector'::regtype)
+               FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+              WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+            None,
+            &[table.into()],
+        )?
+        .map(|r| Ok((r.get::<String>(1)?.unwrap_or_default(), r.get::<bool>(2)?.unwrap_or(false))))
+        .collect::<std::result::Result<Vec<_>, pgrx::spi::SpiError>>()
+    })
+    .map_err(Error::from)?;
+    Ok(cols
+        .into_iter()
+        .filter_map(|(c, textual)| match rules.iter().find(|(q, ..)| *q == c) {
+            Some((_, _, _, s)) if s == "null" => None,
+            Some((_, e, ..)) => Some((c, format!("pg_catalog.lower(({e})::text)"))),
+            None if textual => Some((c.clone(), format!("pg_catalog.lower({c}::text)"))),
+            None => None,
+        })
+        .collect())
+}
+
+/// Sampled rows whose masked form still holds the original value of `col`
+/// in some column (case-insensitively: a tsvector lower-cases), and where.
+fn leak_row(
+    table: &str,
+    col: &str,
+    sampled: &str,
+    haystack: &[(String, String)],
+    salt: &str,
+) -> Result<CheckRow> {
+    let cname = col.trim_matches('"');
+    if haystack.is_empty() {
+        return Ok(row(
+            "no_original_in_masked_row",
+            Some(table),
+            Some(cname),
+            true,
+            "0 sampled row(s) still contain the original value".into(),
+        ));
+    }
+    let names: Vec<String> = haystack
+        .iter()
+        .map(|(c, _)| confiture_core::sql::quote_literal(c.trim_matches('"')))
+        .collect();
+    let texts: Vec<&str> = haystack.iter().map(|(_, e)| e.as_str()).collect();
+    let found = first_value::<JsonB>(
+        &format!(
+            "SELECT jsonb_build_object('rows', count(DISTINCT r.confiture_row), 'where',
+                      coalesce(string_agg(DISTINCT confiture_leak.c, ', '), ''))
+               FROM (SELECT row_number() OVER () AS confiture_row, * FROM {sampled}) r,
+                    LATERAL unnest(ARRAY[{}]::text[], ARRAY[{}]::text[]) AS confiture_leak(c, v)
+              WHERE r.{col} IS NOT NULL AND length(r.{col}::text) >= 4
+                AND strpos(confiture_leak.v, pg_catalog.lower(r.{col}::text)) > 0",
+            names.join(", "),
+            texts.join(", ")
+        ),
+        &[salt.to_owned().into()],
+    )?
+    .map(|j| j.0)
+    .unwrap_or_default();
+    let rows = found["rows"].as_i64().unwrap_or(0);
+    let wher = found["where"].as_str().unwrap_or_default();
+    Ok(row(
+        "no_original_in_masked_row",
+        Some(table),
+        Some(cname),
+        rows == 0,
+        if rows == 0 {
+            "0 sampled row(s) still contain the original value".into()
+        } else {
+            format!("{rows} sampled row(s) still contain the original value, in: {wher}")
+        },
+    ))
+}
+
+/// User triggers on the profile's tables, and the tables their functions
+/// write to (as named in the function's source): `anonymize` pauses them,
+/// but every other write to those tables runs them.
+fn trigger_rows(tables: &[String]) -> Result<Vec<CheckRow>> {
+    Spi::connect_mut(|c| {
+        c.update(
+            r#"SELECT t.tgrelid::regclass::text,
+                      format('trigger %s runs %s, which writes to %s; anonymize disables it while masking',
+                             pg_catalog.quote_ident(t.tgname), t.tgfoid::regproc,
+                             coalesce((SELECT string_agg(DISTINCT m[3], ', ')
+                                         FROM regexp_matches(p.prosrc,
+                                              '(insert\s+into|update|delete\s+from|merge\s+into|copy)\s+(only\s+)?([A-Za-z_"][A-Za-z0-9_."$]*)',
+                                              'gi') AS m
+                                        WHERE lower(m[3]) NOT IN ('set', 'of')), 'no table it names'))
+                 FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
+                WHERE t.tgrelid = ANY ($1::regclass[]) AND NOT t.tgisinternal
+                ORDER BY 1, 2"#,
+            None,
+            &[tables.to_vec().into()],
+        )?
+        .map(|r| {
+            Ok(row(
+                "user_triggers",
+                r.get::<String>(1)?.as_deref(),
+                None,
+                false,
+                r.get::<String>(2)?.unwrap_or_default(),
+            ))
+        })
+        .collect::<std::result::Result<Vec<_>, pgrx::spi::SpiError>>()
+    })
+    .map(|rows| {
+        rows.into_iter()
+            .map(|mut r| {
+                r.3 = "warn".into();
+                r
+            })
+            .collect()
+    })
+    .map_err(|e| Error::from(e).into())
+}
+
 fn rule_expr(profile: &str, table: &str, quoted_col: &str, alias: &str) -> Result<String> {
     let (_, expr, ..) = table_rules(profile, table)?
         .into_iter()
@@ -273,7 +390,11 @@ fn all_user_tables() -> Result<Vec<String>> {
         "SELECT coalesce(jsonb_agg(c.oid::regclass::text), '[]') FROM pg_catalog.pg_class c
            JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
           WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'confiture', 'pggit')
-            AND n.nspname NOT LIKE 'pg\\_%'",
+            AND n.nspname NOT LIKE 'pg\\_%'
+            -- another extension's own tables are its business, not personal data of the user's
+            AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
+                             WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid
+                               AND d.deptype = 'e')",
         &[],
     )?;
     Ok(v.and_then(|j| serde_json::from_value(j.0).ok())

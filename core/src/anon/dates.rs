@@ -2,6 +2,16 @@
 
 use super::Prf;
 
+/// A shift of 0 days changes nothing; more than a century is a mistake.
+pub fn check_days(days: i64) -> Result<(), String> {
+    if !(1..=36_500).contains(&days) {
+        return Err(format!(
+            "days must be between 1 and 36500, not {days}: a shift of 0 days leaves every date unchanged"
+        ));
+    }
+    Ok(())
+}
+
 /// Days to shift, in `-days..=days`, never 0 when days > 0.
 pub fn shift_days(prf: &Prf, value: &[u8], days: i64) -> i64 {
     if days <= 0 {

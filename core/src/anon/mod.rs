@@ -6,6 +6,7 @@
 
 pub mod dates;
 pub mod hash;
+pub mod names;
 pub mod network;
 pub mod numbers;
 pub mod person;
@@ -51,6 +52,26 @@ impl Prf {
     }
 }
 
+/// The value of a decimal digit of any script (ASCII, full-width,
+/// Arabic-Indic, Devanagari, ...), or None.
+pub fn decimal_digit(c: char) -> Option<u32> {
+    if c.is_ascii_digit() {
+        return Some(c as u32 - '0' as u32);
+    }
+    // the zeros of Unicode's decimal-digit (Nd) runs of ten
+    const ZEROS: &[u32] = &[
+        0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66, 0x0CE6,
+        0x0D66, 0x0DE6, 0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0,
+        0x1A80, 0x1A90, 0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0,
+        0xAA50, 0xABF0, 0xFF10, 0x104A0, 0x11066, 0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC, 0x1D7F6,
+    ];
+    let u = c as u32;
+    ZEROS
+        .iter()
+        .find(|&&z| (z..z + 10).contains(&u))
+        .map(|z| u - z)
+}
+
 /// What the SQL type of a strategy's output is compatible with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Output {
@@ -71,6 +92,9 @@ pub struct StrategyInfo {
     pub output: Output,
     pub options: &'static str,
     pub description: &'static str,
+    /// None: every non-NULL value comes out different. Some(why): the
+    /// values it may leave as they were.
+    pub may_keep: Option<&'static str>,
 }
 
 const fn info(
@@ -87,7 +111,13 @@ const fn info(
         output,
         options,
         description,
+        may_keep: None,
     }
+}
+
+const fn keeps(mut s: StrategyInfo, why: &'static str) -> StrategyInfo {
+    s.may_keep = Some(why);
+    s
 }
 
 pub static STRATEGIES: &[StrategyInfo] = &[
@@ -105,34 +135,46 @@ pub static STRATEGIES: &[StrategyInfo] = &[
         "format: hex (default) | uuid | bigint",
         "HMAC-SHA256 of the value under the salt",
     ),
-    info(
-        "pattern",
-        false,
-        Output::Text,
-        "pattern (text, e.g. '***-**-####': # keeps a character, * masks it)",
-        "mask by a pattern",
+    keeps(
+        info(
+            "pattern",
+            false,
+            Output::Text,
+            "pattern (text, e.g. '***-**-####': # keeps a character, * masks it)",
+            "mask by a pattern",
+        ),
+        "values that already read like the pattern's output (# keeps, literals match)",
     ),
-    info(
-        "partial",
-        false,
-        Output::Text,
-        "keep_first, keep_last (int, default 1), mask (char, default *)",
-        "keep the first and last characters",
+    keeps(
+        info(
+            "partial",
+            false,
+            Output::Text,
+            "keep_first, keep_last (int, default 1), mask (char, default *)",
+            "keep the first and last characters",
+        ),
+        "values too short to hide anything, or already masked with the mask character",
     ),
-    info(
-        "redact",
-        false,
-        Output::Text,
-        "replacement (text, default [REDACTED])",
-        "a constant",
+    keeps(
+        info(
+            "redact",
+            false,
+            Output::Text,
+            "replacement (text, default [REDACTED])",
+            "a constant",
+        ),
+        "a value equal to the replacement",
     ),
     info("null", false, Output::Same, "", "NULL"),
-    info(
-        "phone",
-        false,
-        Output::Text,
-        "keep_digits (int, default 5: country and area code)",
-        "same format, other digits",
+    keeps(
+        info(
+            "phone",
+            false,
+            Output::Text,
+            "keep_digits (int, default 5: country and area code)",
+            "same format, other digits",
+        ),
+        "values with no more digits than keep_digits",
     ),
     info(
         "first_name",
@@ -156,12 +198,15 @@ pub static STRATEGIES: &[StrategyInfo] = &[
         "days (int, default 30)",
         "shift by up to n days either way",
     ),
-    info(
-        "date_trunc",
-        false,
-        Output::Date,
-        "unit: month (default) | year",
-        "truncate to the month or year",
+    keeps(
+        info(
+            "date_trunc",
+            false,
+            Output::Date,
+            "unit: month (default) | year",
+            "truncate to the month or year",
+        ),
+        "values already at the start of the unit",
     ),
     info(
         "ip",
@@ -170,12 +215,15 @@ pub static STRATEGIES: &[StrategyInfo] = &[
         "keep_bits (int, default 24 for IPv4, 64 for IPv6)",
         "keep the network, other host",
     ),
-    info(
-        "credit_card",
-        false,
-        Output::Text,
-        "",
-        "keep the last four digits, still Luhn-valid",
+    keeps(
+        info(
+            "credit_card",
+            false,
+            Output::Text,
+            "",
+            "keep the last four digits, still Luhn-valid",
+        ),
+        "values with no digits",
     ),
     info(
         "number_range",
@@ -184,27 +232,39 @@ pub static STRATEGIES: &[StrategyInfo] = &[
         "min, max (numbers, required)",
         "a number in [min, max]",
     ),
-    info(
-        "noise",
-        false,
-        Output::Same,
-        "percent (number, default 10)",
-        "the value ± up to percent",
+    keeps(
+        info(
+            "noise",
+            false,
+            Output::Same,
+            "percent (number, default 10)",
+            "the value ± up to percent",
+        ),
+        "0, NaN and infinities",
     ),
-    info(
-        "regex_redact",
-        false,
-        Output::Text,
-        "pattern (regex, required), replacement (default [REDACTED])",
-        "redact matches inside free text",
+    keeps(
+        info(
+            "regex_redact",
+            false,
+            Output::Text,
+            "pattern (regex, required), replacement (default [REDACTED])",
+            "redact matches inside free text",
+        ),
+        "values the pattern does not match",
     ),
-    info("preserve", true, Output::Same, "", "no change"),
-    info(
-        "custom",
-        false,
-        Output::Same,
-        "function (regprocedure taking the value, required)",
-        "any SQL function",
+    keeps(
+        info("preserve", true, Output::Same, "", "no change"),
+        "every value: it is the identity",
+    ),
+    keeps(
+        info(
+            "custom",
+            false,
+            Output::Same,
+            "function (regprocedure taking the value, required)",
+            "any SQL function",
+        ),
+        "whatever the function returns unchanged",
     ),
 ];
 

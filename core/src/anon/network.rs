@@ -3,6 +3,19 @@
 use super::Prf;
 use std::net::IpAddr;
 
+/// Keeping every bit would leave the address as it is.
+pub fn check_keep_bits(keep: i64, v6: bool) -> Result<(), String> {
+    let max = if v6 { 127 } else { 31 };
+    if !(0..=max).contains(&keep) {
+        return Err(format!(
+            "keep_bits{} must be between 0 and {max}, not {keep}: keeping {} bits leaves the address unchanged",
+            if v6 { "_v6" } else { "" },
+            max + 1
+        ));
+    }
+    Ok(())
+}
+
 pub fn ip(prf: &Prf, value: IpAddr, keep_bits: u32) -> IpAddr {
     match value {
         IpAddr::V4(v4) => {
@@ -13,7 +26,10 @@ pub fn ip(prf: &Prf, value: IpAddr, keep_bits: u32) -> IpAddr {
             } else {
                 u32::MAX << (32 - keep)
             };
-            let host = prf.bits("ip", &v4.octets()) as u32 & !mask;
+            let mut host = prf.bits("ip", &v4.octets()) as u32 & !mask;
+            if host == orig & !mask && keep < 32 {
+                host ^= 1; // never the address itself
+            }
             IpAddr::V4((orig & mask | host).into())
         }
         IpAddr::V6(v6) => {
@@ -26,7 +42,11 @@ pub fn ip(prf: &Prf, value: IpAddr, keep_bits: u32) -> IpAddr {
             };
             let r = ((prf.bits("ip", &v6.octets()) as u128) << 64)
                 | prf.bits("ip6", &v6.octets()) as u128;
-            IpAddr::V6((orig & mask | (r & !mask)).into())
+            let mut host = r & !mask;
+            if host == orig & !mask && keep < 128 {
+                host ^= 1;
+            }
+            IpAddr::V6((orig & mask | host).into())
         }
     }
 }
@@ -43,9 +63,12 @@ mod tests {
         assert_eq!(m, ip(&p, "192.168.10.42".parse().unwrap(), 24));
         let v6 = ip(&p, "2001:db8::1".parse().unwrap(), 64);
         assert!(v6.to_string().starts_with("2001:db8:"));
-        assert_eq!(
-            ip(&p, "10.0.0.1".parse().unwrap(), 32).to_string(),
-            "10.0.0.1"
-        );
+        // one host bit left: still never the address itself
+        for i in 0..=255u8 {
+            let a: IpAddr = format!("10.0.0.{i}").parse().unwrap();
+            assert_ne!(ip(&p, a, 31), a);
+            let b: IpAddr = format!("2001:db8::{i:x}").parse().unwrap();
+            assert_ne!(ip(&p, b, 127), b);
+        }
     }
 }

@@ -103,6 +103,16 @@ pub fn expression(
         }
         "partial" => {
             let mask = opt_str(options, "mask").unwrap_or("*");
+            if mask.chars().count() != 1 {
+                return Err(RuleError::Options(format!(
+                    "mask must be one character, not {mask:?}"
+                )));
+            }
+            for k in ["keep_first", "keep_last"] {
+                if int(k, 1)? < 0 {
+                    return Err(RuleError::Options(format!("{k} must not be negative")));
+                }
+            }
             cast_back(format!(
                 "confiture.mask_partial({c}::text, {}, {}, {})",
                 int("keep_first", 1)?,
@@ -115,17 +125,21 @@ pub fn expression(
             lit(opt_str(options, "replacement").unwrap_or("[REDACTED]"))
         )),
         "null" => "NULL".into(),
-        "phone" => cast_back(format!(
-            "confiture.mask_phone({c}::text, {salt}, {})",
-            int("keep_digits", 5)?
-        )),
+        "phone" => {
+            let keep = int("keep_digits", 5)?;
+            super::person::check_keep_digits(keep).map_err(RuleError::Options)?;
+            cast_back(format!("confiture.mask_phone({c}::text, {salt}, {keep})"))
+        }
         "first_name" => cast_back(format!("confiture.mask_first_name({c}::text, {salt})")),
         "last_name" => cast_back(format!("confiture.mask_last_name({c}::text, {salt})")),
         "name" => cast_back(format!("confiture.mask_name({c}::text, {salt})")),
-        "date_shift" => format!(
-            "({c} + confiture.mask_date_shift_days({c}::text, {salt}, {}) * interval '1 day')::{t}",
-            int("days", 30)?
-        ),
+        "date_shift" => {
+            let days = int("days", 30)?;
+            super::dates::check_days(days).map_err(RuleError::Options)?;
+            format!(
+                "({c} + confiture.mask_date_shift_days({c}::text, {salt}, {days}) * interval '1 day')::{t}"
+            )
+        }
         "date_trunc" => {
             let unit = opt_str(options, "unit").unwrap_or("month");
             if !matches!(unit, "month" | "year") {
@@ -136,11 +150,11 @@ pub fn expression(
             format!("date_trunc('{unit}', {c})::{t}")
         }
         "ip" => {
-            let keep = match options.get("keep_bits") {
-                None => "NULL".to_owned(),
-                Some(_) => int("keep_bits", 24)?.to_string(),
-            };
-            format!("(confiture.mask_ip_text(host({c}::inet), {salt}, {keep}))::{t}")
+            let keep = int("keep_bits", 24)?;
+            super::network::check_keep_bits(keep, false).map_err(RuleError::Options)?;
+            let keep6 = int("keep_bits_v6", 64)?;
+            super::network::check_keep_bits(keep6, true).map_err(RuleError::Options)?;
+            format!("(confiture.mask_ip_text(host({c}::inet), {salt}, {keep}, {keep6}))::{t}")
         }
         "credit_card" => cast_back(format!("confiture.mask_credit_card({c}::text, {salt})")),
         "number_range" => {
@@ -150,11 +164,7 @@ pub fn expression(
                     "number_range needs options \"min\" and \"max\"".into(),
                 ));
             };
-            if min > max {
-                return Err(RuleError::Options(format!(
-                    "min ({min}) is larger than max ({max})"
-                )));
-            }
+            super::numbers::check_range(min, max).map_err(RuleError::Options)?;
             let e = format!("confiture.mask_number_range({c}::float8, {salt}, {min}, {max})");
             if integer_type(t) {
                 format!("round({e})::{t}")
@@ -164,6 +174,7 @@ pub fn expression(
         }
         "noise" => {
             let p = num("percent")?.unwrap_or(10.0);
+            super::numbers::check_percent(p).map_err(RuleError::Options)?;
             let e = format!("confiture.mask_noise({c}::float8, {salt}, {p})");
             if integer_type(t) {
                 format!("round({e})::{t}")
@@ -329,6 +340,28 @@ mod tests {
             ),
             Err(RuleError::Options(_))
         ));
+        // rules that would leave values unchanged
+        for (strategy, options, t) in [
+            ("date_shift", json!({"days": 0}), "date"),
+            ("date_shift", json!({"days": -3}), "date"),
+            ("ip", json!({"keep_bits": 32}), "inet"),
+            ("ip", json!({"keep_bits_v6": 128}), "inet"),
+            ("phone", json!({"keep_digits": 99}), "text"),
+            ("phone", json!({"keep_digits": 15}), "text"),
+            ("number_range", json!({"min": 3, "max": 3}), "integer"),
+            ("noise", json!({"percent": 0}), "integer"),
+            ("noise", json!({"percent": 1e308}), "double precision"),
+            ("partial", json!({"keep_first": -1}), "text"),
+        ] {
+            assert!(
+                matches!(
+                    expression(strategy, &options, &col(t), "$1"),
+                    Err(RuleError::Options(_))
+                ),
+                "{strategy} {options}"
+            );
+        }
+        assert!(expression("ip", &json!({"keep_bits": 31}), &col("inet"), "$1").is_ok());
         assert!(matches!(
             expression("email", &json!([1]), &col("text"), "$1"),
             Err(RuleError::Options(_))
