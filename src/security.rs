@@ -44,6 +44,16 @@ pub struct GucScope {
 impl GucScope {
     /// Set `name = value` until the scope ends (like a function's SET clause).
     pub fn set(settings: &[(&str, &str)]) -> GucScope {
+        Self::set_in(pg_sys::GucContext::PGC_USERSET, settings)
+    }
+
+    /// The same for superuser-only settings (`confiture.lint_mode`), which
+    /// confiture itself may change for its own work.
+    pub fn set_as_superuser(settings: &[(&str, &str)]) -> GucScope {
+        Self::set_in(pg_sys::GucContext::PGC_SUSET, settings)
+    }
+
+    fn set_in(context: pg_sys::GucContext::Type, settings: &[(&str, &str)]) -> GucScope {
         unsafe {
             let nest_level = pg_sys::NewGUCNestLevel();
             for (name, value) in settings {
@@ -52,7 +62,7 @@ impl GucScope {
                 pg_sys::set_config_option(
                     name.as_ptr(),
                     value.as_ptr(),
-                    pg_sys::GucContext::PGC_USERSET,
+                    context,
                     pg_sys::GucSource::PGC_S_SESSION,
                     pg_sys::GucAction::GUC_ACTION_SAVE,
                     true,

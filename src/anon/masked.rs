@@ -132,28 +132,10 @@ fn build(profile: &str) -> Result<Vec<(String, String)>> {
                 .hint("Ask a superuser to own the profile, or mask without conditions and custom functions."),
             );
         }
-        let columns = Spi::connect_mut(|c| {
-            c.update(
-                "SELECT pg_catalog.quote_ident(attname) FROM pg_catalog.pg_attribute
-                  WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
-                None,
-                &[table.clone().into()],
-            )?
-            .map(|r| r.get::<String>(1).map(|v| v.unwrap_or_default()))
-            .collect::<std::result::Result<Vec<_>, pgrx::spi::SpiError>>()
-        })
-        .map_err(Error::from)?;
-        let list: Vec<String> = columns
-            .iter()
-            .map(|c| match rules.iter().find(|(q, ..)| q == c) {
-                Some((_, expr, ..)) => format!("{expr} AS {c}"),
-                None => c.clone(),
-            })
-            .collect();
         views.push((
             table.clone(),
             format!("{qschema}.{}", quote_ident(view)?),
-            format!("SELECT {} FROM {table}", list.join(", ")),
+            crate::anon::profile::masked_select(table, &rules)?,
         ));
     }
     let roles = Spi::connect_mut(|c| {

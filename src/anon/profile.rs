@@ -399,12 +399,21 @@ fn masking_query(table: Option<pg_sys::Oid>, profile: Option<String>) -> Result<
     let table_name =
         first_value::<String>("SELECT $1::regclass::text", &[table.into()])?.unwrap_or_default();
     let rules = table_rules(&profile, &table_name)?;
+    masked_select(&table_name, &rules)
+}
+
+/// `SELECT <each column, masked where a rule says> FROM table`: the masking
+/// query, and the body of a masking view.
+pub fn masked_select(
+    table: &str,
+    rules: &[(String, String, Option<String>, String)],
+) -> Result<String> {
     let columns = Spi::connect_mut(|c| {
         c.update(
-            "SELECT quote_ident(attname) FROM pg_catalog.pg_attribute
+            "SELECT pg_catalog.quote_ident(attname) FROM pg_catalog.pg_attribute
               WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
             None,
-            &[table_name.clone().into()],
+            &[table.into()],
         )?
         .map(|r| r.get::<String>(1).map(|v| v.unwrap_or_default()))
         .collect::<std::result::Result<Vec<_>, pgrx::spi::SpiError>>()
@@ -417,7 +426,7 @@ fn masking_query(table: Option<pg_sys::Oid>, profile: Option<String>) -> Result<
             None => c.clone(),
         })
         .collect();
-    Ok(format!("SELECT {} FROM {table_name}", list.join(", ")))
+    Ok(format!("SELECT {} FROM {table}", list.join(", ")))
 }
 
 /// Foreign keys whose two sides a profile masks differently: masking them

@@ -11,7 +11,6 @@ use crate::security::{as_owner, GucScope};
 use crate::subxact::Subtransaction;
 use confiture_core::estimate::{self, Rates, RATE_UNITS};
 use pgrx::prelude::*;
-use std::ffi::CString;
 use std::time::Instant;
 
 pgrx::extension_sql_file!(
@@ -22,39 +21,6 @@ pgrx::extension_sql_file!(
 
 /// Rows of the scratch table.
 const ROWS: i64 = 100_000;
-
-/// confiture.lint_mode is superuser-only: confiture's own scratch DDL is
-/// not linted (set with superuser context, restored when dropped).
-struct LintOff {
-    nest_level: i32,
-}
-
-impl LintOff {
-    fn new() -> LintOff {
-        unsafe {
-            let nest_level = pg_sys::NewGUCNestLevel();
-            let name = CString::new("confiture.lint_mode").expect("GUC name");
-            let value = CString::new("off").expect("GUC value");
-            pg_sys::set_config_option(
-                name.as_ptr(),
-                value.as_ptr(),
-                pg_sys::GucContext::PGC_SUSET,
-                pg_sys::GucSource::PGC_S_SESSION,
-                pg_sys::GucAction::GUC_ACTION_SAVE,
-                true,
-                0,
-                false,
-            );
-            LintOff { nest_level }
-        }
-    }
-}
-
-impl Drop for LintOff {
-    fn drop(&mut self) {
-        unsafe { pg_sys::AtEOXact_GUC(true, self.nest_level) }
-    }
-}
 
 fn run(sql: &str) {
     pg_sys::check_for_interrupts!();
@@ -95,7 +61,8 @@ fn measure() -> Vec<(&'static str, f64)> {
     let p = format!("confiture.calibration_parent_{pid}");
     let n = ROWS as f64;
     let n1 = ROWS / 4;
-    let _lint = LintOff::new();
+    // confiture's own scratch DDL is not linted
+    let _lint = GucScope::set_as_superuser(&[("confiture.lint_mode", "off")]);
     // index builds measured in memory, then with a sort that must spill
     let in_memory = GucScope::set(&[("maintenance_work_mem", "1GB"), ("work_mem", "1GB")]);
     run(&format!(

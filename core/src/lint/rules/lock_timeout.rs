@@ -19,15 +19,20 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(stmt: &Statement, ctx: &Context, out: &mut Vec<Hit>) {
-    if ctx.lock_timeout {
-        return;
+    if !ctx.lock_timeout {
+        blocking_locks_without(stmt, ctx, "lock_timeout", out);
     }
+}
+
+/// A hit per blocking lock `stmt` takes on a table that existed before the
+/// script, saying that no `setting` bounds it (also missing-statement-timeout's).
+pub fn blocking_locks_without(stmt: &Statement, ctx: &Context, setting: &str, out: &mut Vec<Hit>) {
     for (t, mode) in statement_locks(stmt) {
         if blocks_traffic(mode) && !ctx.is_new(&t) {
             out.push(Hit::on(
                 &t,
                 format!(
-                    "{} {t} takes {} with no lock_timeout set",
+                    "{} {t} takes {} with no {setting} set",
                     stmt.tag,
                     sql_mode(mode)
                 ),

@@ -1,6 +1,6 @@
 //! `missing-statement-timeout`: statement holds a blocking lock without a statement_timeout
 
-use crate::ddl::*;
+use crate::ddl::Statement;
 use crate::lint::{Context, Hit, Rule, Severity};
 
 pub static RULE: Rule = Rule {
@@ -13,19 +13,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(stmt: &Statement, ctx: &Context, out: &mut Vec<Hit>) {
-    if ctx.statement_timeout {
-        return;
-    }
-    for (t, mode) in crate::risk::locks::statement_locks(stmt) {
-        if crate::risk::locks::blocks_traffic(mode) && !ctx.is_new(&t) {
-            out.push(Hit::on(
-                &t,
-                format!(
-                    "{} {t} takes {} with no statement_timeout set",
-                    stmt.tag,
-                    crate::risk::locks::sql_mode(mode)
-                ),
-            ));
-        }
+    if !ctx.statement_timeout {
+        super::lock_timeout::blocking_locks_without(stmt, ctx, "statement_timeout", out);
     }
 }
